@@ -1,0 +1,207 @@
+"""The adapter API: what a source adapter is, and the parse helpers it may use.
+
+An adapter is sans-IO. It turns a query into `SourceRequest`s and a `Fetched` response into a
+`ParseResult` of typed `Record`s (plus follow-up requests for paging or details). It never opens a
+socket, a file or a database: `watcher.fetch` does the HTTP, `watcher.rounds` does the rest, so
+every adapter is tested offline against a recorded response.
+
+Writing one (see README, "Adding an adapter"):
+
+    class Options(AdapterOptions):
+        url: str = "https://example.org/list.json"
+
+    class ExampleList(SourceAdapter[Options]):
+        '''Provenance: who publishes it, what a record means, where the fixture came from.'''
+        name = "example_list"          # = the module name
+        title = "Example list"
+        kind = "register"
+        homepage = "https://example.org"
+        Options = Options
+
+        def requests(self, query): return [SourceRequest(self.options.url)]
+        def parse(self, fetched): return ParseResult(records=[...])
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import Any, ClassVar, Generic, TypeVar
+
+import lxml.etree as etree
+import lxml.html
+from pydantic import BaseModel, ConfigDict
+
+from watcher.errors import ParseError
+from watcher.models import Fetched, ManualTask, ParseResult, Query, Record, SourceKind, SourceRequest
+
+__all__ = [
+    "AdapterOptions",
+    "Fetched",
+    "ManualAdapter",
+    "ManualTask",
+    "ParseError",
+    "ParseResult",
+    "Query",
+    "Record",
+    "SourceAdapter",
+    "SourceRequest",
+    "iter_xml",
+    "parse_html",
+    "parse_json",
+    "parse_xml",
+    "text_of",
+]
+
+MAX_JSON_DEPTH = 200
+
+
+class AdapterOptions(BaseModel):
+    """Base of every adapter's options model: unknown keys are config errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+OptionsT = TypeVar("OptionsT", bound=AdapterOptions)
+
+
+class SourceAdapter(ABC, Generic[OptionsT]):
+    """One source format. Subclasses set the class attributes and implement two methods."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    kind: ClassVar[SourceKind]
+    homepage: ClassVar[str]
+    Options: ClassVar[type[AdapterOptions]] = AdapterOptions
+    licence: ClassVar[str] = ""  # licence or terms-of-use note shown by `watcher sources`
+    sends_names: ClassVar[bool] = False  # True when watched names go to the source in requests
+    expect_min_records: ClassVar[int] = 0  # fewer records in a complete round is a source failure
+    retry_statuses: ClassVar[frozenset[int]] = frozenset({429, 500, 502, 503, 504})
+    version: ClassVar[str] = "1"  # bump when parse() output changes: stored bodies are parsed again
+
+    def __init__(self, options: OptionsT) -> None:
+        self.options = options
+
+    @classmethod
+    def provenance(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "").strip()
+
+    @abstractmethod
+    def requests(self, query: Query) -> list[SourceRequest]:
+        """The requests for one round. Name-search adapters build one per watched name."""
+
+    @abstractmethod
+    def parse(self, fetched: Fetched) -> ParseResult:
+        """Records (and follow-up requests) from one response; raise ParseError if it is not the format."""
+
+
+class ManualAdapter(SourceAdapter[OptionsT]):
+    """A source that cannot be polled: each round yields tasks for a person to do by hand.
+
+    `requests()` is empty and `parse()` is never called; `tasks()` says what to check. The
+    operator's recorded outcome is stored and alerted like a record of this source.
+    """
+
+    kind: ClassVar[SourceKind] = "manual"
+
+    def requests(self, query: Query) -> list[SourceRequest]:
+        return []
+
+    def parse(self, fetched: Fetched) -> ParseResult:
+        raise ParseError(f"{self.name} is a manual source: it has no responses to parse")
+
+    @abstractmethod
+    def tasks(self, query: Query) -> list[ManualTask]:
+        """The checks to make this round, one per watched person (or per name form)."""
+
+
+def parse_json(fetched: Fetched) -> Any:
+    """The body as JSON; ParseError when it is not, or nests deeper than anyone legitimate would."""
+    try:
+        data = json.loads(fetched.body)
+    except (ValueError, RecursionError) as exc:
+        raise ParseError(f"{fetched.url}: body is not JSON ({exc.__class__.__name__}: {exc})"[:300]) from None
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise ParseError(f"{fetched.url}: JSON nests deeper than {MAX_JSON_DEPTH} levels")
+    return data
+
+
+def _depth(data: Any) -> int:
+    depth, level = 0, [data]
+    while level:
+        depth += 1
+        if depth > MAX_JSON_DEPTH:
+            return depth
+        nxt: list[Any] = []
+        for item in level:
+            if isinstance(item, dict):
+                nxt.extend(item.values())
+            elif isinstance(item, list):
+                nxt.extend(item)
+        level = nxt
+    return depth
+
+
+def _xml_parser() -> etree.XMLParser:
+    # No DTD loading, no entity expansion, no network: billion laughs and XXE stay inert.
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
+    )
+
+
+def parse_xml(fetched: Fetched) -> etree._Element:
+    """The body as an XML tree, parsed without entity expansion or external access."""
+    if b"<!ENTITY" in fetched.body[:65536]:
+        raise ParseError(f"{fetched.url}: XML declares entities; refused (entity expansion attacks)")
+    try:
+        return etree.fromstring(fetched.body, parser=_xml_parser())
+    except etree.XMLSyntaxError as exc:
+        raise ParseError(f"{fetched.url}: body is not well-formed XML ({exc})") from None
+
+
+def iter_xml(fetched: Fetched, tag: str) -> Iterator[etree._Element]:
+    """Stream the elements named `tag` (namespace-agnostic) in bounded memory.
+
+    Each yielded element is cleared after the caller moves on, so a 25 MB list never lives as a tree.
+    """
+    if b"<!ENTITY" in fetched.body[:65536]:
+        raise ParseError(f"{fetched.url}: XML declares entities; refused (entity expansion attacks)")
+    events = etree.iterparse(
+        io.BytesIO(fetched.body),
+        events=("end",),
+        tag=("{*}" + tag, tag),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+    )
+    try:
+        for _, element in events:
+            yield element
+            element.clear(keep_tail=False)
+            parent = element.getparent()
+            while parent is not None and element.getprevious() is not None:
+                del parent[0]
+    except etree.XMLSyntaxError as exc:
+        raise ParseError(f"{fetched.url}: body is not well-formed XML ({exc})") from None
+
+
+def parse_html(fetched: Fetched) -> lxml.html.HtmlElement:
+    """The body as an HTML tree (lxml; forgiving, as browsers are)."""
+    if not fetched.body.strip():
+        raise ParseError(f"{fetched.url}: empty body where an HTML page was expected")
+    try:
+        parser = lxml.html.HTMLParser(encoding=fetched.charset or None, remove_comments=True)
+        return lxml.html.fromstring(fetched.body, parser=parser)
+    except (etree.ParserError, LookupError, ValueError) as exc:
+        raise ParseError(f"{fetched.url}: body is not parseable HTML ({exc})") from None
+
+
+def text_of(element: etree._Element | None) -> str:
+    """Whitespace-normalised text content of an element ("" for None)."""
+    if element is None:
+        return ""
+    return " ".join("".join(str(t) for t in element.itertext()).split())
