@@ -1,0 +1,242 @@
+"""The `watcher` command. Commands parse arguments, call the service, print; no logic lives here."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+from urllib.parse import urlsplit
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from watcher.config import Config, load_config
+from watcher.errors import ConfigError, WatcherError
+from watcher.logs import setup_logging
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Watch official public sources for named people."
+)
+# Piped output (cron mail, logs, scripts) gets wide tables instead of 80 truncated columns.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Config file [default: $WATCHER_CONFIG, then ./watcher.toml]"),
+]
+
+
+def config_path(option: Path | None) -> Path:
+    if option is not None:
+        return option
+    return Path(os.environ.get("WATCHER_CONFIG") or "watcher.toml")
+
+
+def fail(message: str, code: int) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+def load(option: Path | None, *, log_level: str = "WARNING") -> Config:
+    try:
+        config = load_config(config_path(option))
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    except WatcherError as exc:
+        fail(str(exc), 2)
+    setup_logging(os.environ.get("WATCHER_LOG_LEVEL", log_level), secrets_of(config))
+    return config
+
+
+def secrets_of(config: Config) -> list[str]:
+    """Channel URLs and the parts of them that look like credentials or tokens."""
+    secrets = []
+    for url in config.channel_urls.values():
+        value = url.get_secret_value()
+        parts = urlsplit(value)
+        secrets += [value, parts.password or ""]
+        secrets += [p for p in re.split(r"[/?&=#]", f"{parts.path}?{parts.query}") if len(p) >= 10]
+    return [s for s in secrets if s]
+
+
+@app.command()
+def check(
+    config: ConfigOpt = None,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", "-s", help="Only this source id (repeatable)")
+    ] = None,
+) -> None:
+    """Run one round of every (or the named) source now and deliver pending alerts.
+
+    Exit 0 when every source succeeded, 1 when any failed (the others still ran), 2 on a config error.
+    """
+    from watcher.service import Service
+
+    cfg = load(config)
+
+    async def go() -> int:
+        async with Service(cfg) as svc:
+            report = await svc.check(source or [])
+        table = Table("source", "status", "records", "alerts", "requests", "304", "seconds", "error")
+        for r in report.runs:
+            style = {"failed": "red", "ok": "green"}.get(r.status, "")
+            table.add_row(
+                r.source_id, f"[{style}]{r.status}[/{style}]" if style else r.status, str(r.records),
+                str(r.alerts), str(r.requests), str(r.not_modified), f"{r.seconds:.2f}", r.error or "",
+            )  # fmt: skip
+        out.print(table)
+        d = report.delivery
+        out.print(f"deliveries: {d.sent} sent, {d.failed} failed (kept pending), {d.dead} dead")
+        return 1 if report.failed else 0
+
+    try:
+        code = asyncio.run(go())
+    except WatcherError as exc:
+        fail(str(exc), 1)
+    raise typer.Exit(code)
+
+
+@app.command()
+def run(config: ConfigOpt = None) -> None:
+    """Run the scheduler until stopped (SIGTERM or Ctrl-C finish the current work cleanly)."""
+    from watcher.schedule import run_forever
+
+    cfg = load(config, log_level="INFO")
+    try:
+        asyncio.run(run_forever(cfg))
+    except WatcherError as exc:
+        fail(str(exc), 1)
+
+
+@app.command()
+def status(config: ConfigOpt = None) -> None:
+    """Health of every source and of the outbox."""
+    from watcher.status import read_status
+
+    cfg = load(config)
+    report = read_status(cfg)
+    table = Table("source", "adapter", "last run", "last success", "failures", "next due", "last error")
+    for s in report.sources:
+        table.add_row(
+            s.source_id, s.adapter, s.last_run or "never", s.last_success or "never", str(s.failures),
+            s.next_due or "-", s.last_error or "",
+        )  # fmt: skip
+    out.print(table)
+    out.print(f"outbox: {report.pending} pending, {report.sent} sent, {report.dead} dead")
+    for channel, masked in report.channels.items():
+        out.print(f"channel {channel}: {masked}", highlight=False)
+    raise typer.Exit(1 if report.failing else 0)
+
+
+@app.command()
+def alerts(
+    config: ConfigOpt = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first")] = 50,
+    pending: Annotated[bool, typer.Option("--pending", help="Only alerts with undelivered messages")] = False,
+    dead: Annotated[bool, typer.Option("--dead", help="Only alerts with a dead delivery")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
+) -> None:
+    """Alerts and their deliveries."""
+    from watcher.status import read_alerts
+
+    cfg = load(config)
+    rows = read_alerts(cfg, limit=limit, only="pending" if pending else "dead" if dead else None)
+    if as_json:
+        for row in rows:
+            out.print(json.dumps(row.as_json(), ensure_ascii=False), markup=False, highlight=False)
+        return
+    table = Table("#", "created", "event", "person", "source", "record", "score", "deliveries")
+    for a in rows:
+        table.add_row(
+            str(a.id), a.created_at, a.event, a.person_id or "-", a.source_id, a.record_key or "",
+            f"{a.score:.2f}" if a.score is not None else "", ", ".join(f"{c}:{s}" for c, s in a.deliveries),
+        )  # fmt: skip
+    out.print(table)
+
+
+@app.command()
+def sources(full: Annotated[bool, typer.Option("--full", help="Whole provenance text")] = False) -> None:
+    """Every adapter: kind, homepage, licence or terms, whether it sends names, and provenance."""
+    from watcher.registry import load_registry
+
+    registry = load_registry()
+    for name in registry.names():
+        a = registry.get(name)
+        out.rule(f"[bold]{name}[/bold]  ({a.kind})")
+        out.print(f"{a.title} — {a.homepage}", highlight=False)
+        sends = "yes" if a.sends_names else "no (downloads, matches locally)"
+        out.print(f"sends watched names to the source: {sends}")
+        if a.licence:
+            out.print(f"licence/terms: {a.licence}", highlight=False)
+        text = a.provenance()
+        out.print(text if full else text.split("\n\n")[0], highlight=False, markup=False)
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the config")] = Path("watcher.toml"),
+) -> None:
+    """Write a starter config (the documented example) to PATH."""
+    from watcher.demo import example_config_text
+
+    if path.exists():
+        fail(f"{path} exists; not overwriting it", 2)
+    path.write_text(example_config_text(), encoding="utf-8")
+    out.print(f"wrote {path}; edit it, set the channel URL variables, then run `watcher check -c {path}`")
+
+
+@app.command()
+def demo(
+    keep: Annotated[Path | None, typer.Option(help="Keep the demo's files in this folder")] = None,
+) -> None:
+    """See watcher work in a minute: a local server replays recorded sources; two rounds; the alerts."""
+    from watcher.demo import run_demo
+
+    raise typer.Exit(run_demo(out, keep))
+
+
+@app.command()
+def match(
+    pairs: Annotated[Path | None, typer.Option(help="JSONL pairs file; writes one decision per line")] = None,
+    name: Annotated[str | None, typer.Option(help="A name as a source wrote it")] = None,
+    text: Annotated[str | None, typer.Option(help="Running text that may mention the person")] = None,
+    person: Annotated[str | None, typer.Option(help="A person id from the config")] = None,
+    birth_date: Annotated[str | None, typer.Option(help="The record's birth date")] = None,
+    nationality: Annotated[str | None, typer.Option(help="The record's nationality (ISO alpha-2)")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Explain a match decision, or judge a file of labelled pairs."""
+    if pairs is not None:
+        from watcher.match.pairs import match_pairs
+
+        with pairs.open(encoding="utf-8") as handle:
+            for line in match_pairs(handle):
+                sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+        return
+    if person is None or (name is None and text is None):
+        fail("give --pairs FILE, or --person ID with --name and/or --text", 2)
+    from watcher.match import Matcher
+
+    cfg = load(config)
+    people = cfg.person_by_id()
+    if person not in people:
+        fail(f"no person {person!r} in {cfg.path}", 2)
+    decision = Matcher(cfg.person).decide(
+        people[person], name=name, text=text, birth_date=birth_date, nationality=nationality
+    )
+    out.print(f"match: {'yes' if decision.match else 'no'}  score: {decision.score:.3f}", highlight=False)
+    out.print(f"why: {decision.explanation}", highlight=False, markup=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,329 @@
+"""The config file: TOML validated into one typed model.
+
+Every mistake is a ConfigError naming the file, the line and the dotted key. Unknown keys are
+mistakes. Secrets (Apprise URLs carry tokens) come from the environment or a file, never inline.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from watcher.adapter import AdapterOptions
+from watcher.errors import ConfigError, WatcherError
+from watcher.models import Person
+from watcher.registry import load_registry
+
+__all__ = ["ChannelConfig", "Config", "SourceConfig", "SubscriptionConfig", "WatcherSettings", "load_config"]
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+EVENTS = ("new", "changed", "removed", "source_failed", "source_recovered", "task")
+
+
+def parse_duration(text: str) -> timedelta:
+    """'90s', '15m', '6h', '1d', '1w' -> timedelta."""
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(f"{text!r} is not a duration like '90s', '15m', '6h', '1d' or '1w'")
+    return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WatcherSettings(_Model):
+    database: str = "sqlite:///watcher.db"
+    data_dir: str = "data"
+    user_agent: str = "watcher/0.1 (+https://github.com/watcher-org/watcher)"
+    public_url: str | None = None
+    timeout: float = Field(30.0, gt=0)
+    max_body_mb: float = Field(64.0, gt=0)
+    concurrency: int = Field(32, ge=1)
+    per_host: int = Field(4, ge=1)
+    retries: int = Field(2, ge=0)
+    backoff: float = Field(1.0, ge=0)
+    operator_channel: str | None = None
+    delivery_max_age: str = "2d"
+    failures_before_alert: int = Field(3, ge=1)
+
+    @field_validator("delivery_max_age")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
+class SourceConfig(_Model):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    adapter: str
+    every: str | None = None
+    cron: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    expect_min_records: int | None = Field(None, ge=0)
+    enabled: bool = True
+    proxy: str | None = None
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None and len(value.split()) != 5:
+            raise ValueError(f"{value!r} is not a 5-field cron expression like '0 */6 * * *'")
+        return value
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> SourceConfig:
+        if self.every and self.cron:
+            raise ValueError("give either 'every' or 'cron', not both")
+        return self
+
+    @property
+    def interval(self) -> timedelta:
+        return parse_duration(self.every or "6h")
+
+
+class ChannelConfig(_Model):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    url: SecretStr | None = None
+    url_env: str | None = None
+    url_file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_url(self) -> ChannelConfig:
+        given = [k for k in ("url", "url_env", "url_file") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of url, url_env or url_file")
+        return self
+
+
+class SubscriptionConfig(_Model):
+    channel: str
+    people: tuple[str, ...] = ("*",)
+    sources: tuple[str, ...] = ("*",)
+    events: tuple[Literal["new", "changed", "removed", "source_failed", "source_recovered", "task"], ...] = (
+        "new",
+        "changed",
+        "removed",
+    )
+    min_score: float = Field(0.0, ge=0, le=1)
+
+
+class Config(_Model):
+    watcher: WatcherSettings = WatcherSettings()
+    person: tuple[Person, ...] = ()
+    source: tuple[SourceConfig, ...] = ()
+    channel: tuple[ChannelConfig, ...] = ()
+    subscription: tuple[SubscriptionConfig, ...] = ()
+    # Filled in by load_config, not by the file:
+    path: str = ""
+    channel_urls: dict[str, SecretStr] = Field(default_factory=dict)
+    adapter_options: dict[str, AdapterOptions] = Field(default_factory=dict)
+
+    def person_by_id(self) -> dict[str, Person]:
+        return {p.id: p for p in self.person}
+
+    def source_by_id(self, source_id: str) -> SourceConfig:
+        for s in self.source:
+            if s.id == source_id:
+                return s
+        known = ", ".join(s.id for s in self.source)
+        raise WatcherError(f"no source {source_id!r} in {self.path}; configured sources: {known}")
+
+    @property
+    def base_dir(self) -> Path:
+        return Path(self.path).resolve().parent if self.path else Path.cwd()
+
+    @property
+    def data_dir(self) -> Path:
+        return self.base_dir / self.watcher.data_dir
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL; a relative SQLite path is relative to the config file."""
+        url = self.watcher.database
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(self.base_dir / url[len(prefix) :])
+        return url
+
+
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read, validate and cross-check a config file."""
+    env = os.environ if environ is None else environ
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            "config file not found (pass --config, set WATCHER_CONFIG, or run `watcher init`)", path=str(file)
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config: {exc}", path=str(file)) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(
+            f"not valid TOML: {exc}", path=str(file), line=int(m.group(1)) if m else None
+        ) from None
+    lines = key_lines(text)
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        raise _config_error(exc, str(file), lines, raw) from None
+    return _cross_check(config.model_copy(update={"path": str(file)}), lines, env)
+
+
+def _config_error(
+    exc: ValidationError, path: str, lines: dict[tuple[Any, ...], int], raw: Any
+) -> ConfigError:
+    err = exc.errors()[0]
+    loc = tuple(err["loc"])
+    message = err["msg"]
+    if err["type"] == "extra_forbidden":
+        message = f"unknown key {loc[-1]!r}"
+    more = len(exc.errors()) - 1
+    if more:
+        message += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return ConfigError(message, path=path, line=_line_for(loc, lines), key=dotted(loc))
+
+
+def dotted(loc: Sequence[Any]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_for(loc: Sequence[Any], lines: dict[tuple[Any, ...], int]) -> int | None:
+    for n in range(len(loc), 0, -1):
+        if tuple(loc[:n]) in lines:
+            return lines[tuple(loc[:n])]
+    return None
+
+
+def key_lines(text: str) -> dict[tuple[Any, ...], int]:
+    """Map each key path, e.g. ('source', 1, 'options', 'notice'), to its 1-based line in the file."""
+    found: dict[tuple[Any, ...], int] = {}
+    counts: dict[tuple[Any, ...], int] = {}
+    table: tuple[Any, ...] = ()
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if m := re.match(r"^\[\[\s*([^\]]+?)\s*\]\]", stripped):
+            *parents, last = _split_key(m.group(1))
+            parts = (*_resolve(tuple(parents), counts), last)
+            index = counts.get(parts, -1) + 1
+            counts[parts] = index
+            table = (*parts, index)
+            found[parts] = found.get(parts, number)
+            found[table] = number
+        elif m := re.match(r"^\[\s*([^\]]+?)\s*\]", stripped):
+            table = _resolve(tuple(_split_key(m.group(1))), counts)
+            found.setdefault(table, number)
+        elif m := re.match(r"^([A-Za-z0-9_\-.\"' ]+?)\s*=", stripped):
+            found.setdefault((*table, *_split_key(m.group(1))), number)
+    return found
+
+
+def _resolve(parts: tuple[str, ...], counts: dict[tuple[Any, ...], int]) -> tuple[Any, ...]:
+    # [source.options] after [[source]] means the options of the latest [[source]].
+    out: list[Any] = []
+    for part in parts:
+        out.append(part)
+        if tuple(out) in counts:
+            out.append(counts[tuple(out)])
+    return tuple(out)
+
+
+def _split_key(key: str) -> list[str]:
+    return [p.strip().strip("\"'") for p in key.split(".")]
+
+
+def _cross_check(config: Config, lines: dict[tuple[Any, ...], int], env: Mapping[str, str]) -> Config:
+    def fail(message: str, *loc: Any) -> ConfigError:
+        return ConfigError(message, path=config.path, line=_line_for(loc, lines), key=dotted(loc))
+
+    for table in ("person", "source", "channel"):
+        seen: set[str] = set()
+        for i, item in enumerate(getattr(config, table)):
+            if item.id in seen:
+                raise fail(f"duplicate id {item.id!r}", table, i, "id")
+            seen.add(item.id)
+    people = config.person_by_id()
+    tags = {t for p in config.person for t in p.tags}
+    sources = {s.id for s in config.source}
+    channels = {c.id for c in config.channel}
+    for i, sub in enumerate(config.subscription):
+        if sub.channel not in channels:
+            raise fail(f"no channel {sub.channel!r}; channels: {', '.join(sorted(channels)) or 'none'}",
+                       "subscription", i, "channel")  # fmt: skip
+        for ref in sub.people:
+            if ref != "*" and ref not in people and not (ref.startswith("tag:") and ref[4:] in tags):
+                raise fail(f"no person or tag {ref!r}", "subscription", i, "people")
+        for ref in sub.sources:
+            if ref != "*" and ref not in sources:
+                raise fail(f"no source {ref!r}", "subscription", i, "sources")
+    if config.watcher.operator_channel and config.watcher.operator_channel not in channels:
+        raise fail(f"no channel {config.watcher.operator_channel!r}", "watcher", "operator_channel")
+    options = _adapter_options(config, fail)
+    urls = {c.id: _channel_url(c, i, env, config, fail) for i, c in enumerate(config.channel)}
+    return config.model_copy(update={"channel_urls": urls, "adapter_options": options})
+
+
+def _adapter_options(config: Config, fail: Any) -> dict[str, AdapterOptions]:
+    registry = load_registry()
+    out: dict[str, AdapterOptions] = {}
+    for i, source in enumerate(config.source):
+        if source.adapter not in registry.adapters:
+            known = ", ".join(registry.names())
+            raise fail(f"unknown adapter {source.adapter!r}; known adapters: {known}", "source", i, "adapter")
+        try:
+            out[source.id] = registry.get(source.adapter).Options.model_validate(source.options)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            msg = f"unknown key {err['loc'][-1]!r}" if err["type"] == "extra_forbidden" else err["msg"]
+            raise fail(msg, "source", i, "options", *err["loc"]) from None
+    return out
+
+
+def _channel_url(
+    channel: ChannelConfig, i: int, env: Mapping[str, str], config: Config, fail: Any
+) -> SecretStr:
+    if channel.url is not None:
+        return channel.url
+    if channel.url_env is not None:
+        value = env.get(channel.url_env, "").strip()
+        if not value:
+            raise fail(f"environment variable {channel.url_env} is not set or empty", "channel", i, "url_env")
+        return SecretStr(value)
+    file = config.base_dir / str(channel.url_file)
+    try:
+        value = file.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise fail(f"cannot read {file}: {exc.strerror}", "channel", i, "url_file") from None
+    if not value:
+        raise fail(f"{file} is empty", "channel", i, "url_file")
+    return SecretStr(value)

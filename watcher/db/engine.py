@@ -1,0 +1,85 @@
+"""Engines: SQLite in WAL mode with a busy timeout, or PostgreSQL. Schema created at start-up."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, SQLModel, create_engine, select
+
+from watcher.db.tables import SCHEMA_VERSION, Meta
+from watcher.errors import StoreError
+
+__all__ = ["is_postgres", "open_engine"]
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def open_engine(url: str) -> Engine:
+    """Open the database, create or check its schema; StoreError with a plain reason when it cannot."""
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        _prepare_sqlite_file(Path(url[len("sqlite:///") :]))
+    connect_args: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        connect_args = {"timeout": BUSY_TIMEOUT_MS / 1000, "isolation_level": None}
+    if url.startswith("postgresql") and "+" not in url.split("://")[0]:
+        url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = create_engine(url, connect_args=connect_args)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+    try:
+        SQLModel.metadata.create_all(engine)
+        _check_version(engine)
+    except OperationalError as exc:
+        raise StoreError(f"cannot use database {engine.url!r}: {exc.orig}") from None
+    return engine
+
+
+def _prepare_sqlite_file(path: Path) -> None:
+    if not path.parent.exists():
+        raise StoreError(f"database folder {path.parent} does not exist")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise StoreError(f"database {path} is read-only; watcher needs to write to it")
+    if not path.exists():
+        old = os.umask(0o077)  # the watchlist is sensitive: owner-only
+        try:
+            path.touch()
+        finally:
+            os.umask(old)
+
+
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # Take the write lock at the start: two processes never interleave a read-modify-write.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _check_version(engine: Engine) -> None:
+    with Session(engine) as session:
+        row = session.exec(select(Meta).where(Meta.key == "schema_version")).first()
+        if row is None:
+            session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+            session.commit()
+        elif int(row.value) > SCHEMA_VERSION:
+            raise StoreError(
+                f"database schema version {row.value} is newer than this watcher"
+                f" ({SCHEMA_VERSION}); upgrade watcher"
+            )

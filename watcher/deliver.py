@@ -1,0 +1,37 @@
+"""The only Apprise import: send one message to one channel and say plainly what happened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import apprise
+from pydantic import SecretStr
+
+__all__ = ["DeliveryResult", "mask_url", "send"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    ok: bool
+    error: str | None = None
+
+
+def mask_url(url: SecretStr) -> str:
+    """The channel URL with its secrets masked, as Apprise shows it (safe for logs and status)."""
+    obj = apprise.Apprise.instantiate(url.get_secret_value(), suppress_exceptions=True)
+    if obj is None:
+        return url.get_secret_value().split("://", 1)[0] + "://(unrecognised URL)"
+    return str(obj.url(privacy=True))  # type: ignore[no-untyped-call]
+
+
+def send(url: SecretStr, title: str, body: str) -> DeliveryResult:
+    """Notify one channel; never raises for a channel problem, returns the reason instead."""
+    sender = apprise.Apprise()
+    if not sender.add(url.get_secret_value()):
+        return DeliveryResult(False, f"Apprise does not understand the channel URL {mask_url(url)}")
+    with apprise.LogCapture(level=apprise.logging.WARNING) as captured:  # type: ignore[no-untyped-call]
+        ok = sender.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)
+    if ok:
+        return DeliveryResult(True)
+    reason = " ".join(captured.getvalue().split())[-500:] or "Apprise reported a failure"
+    return DeliveryResult(False, reason.replace(url.get_secret_value(), mask_url(url)))

@@ -1,0 +1,309 @@
+"""One source round: fetch -> parse -> sanity -> match -> diff -> store, with one error boundary.
+
+A failed request, a body that does not parse, or an implausible parse fails the whole round: it is
+recorded, the other sources go on, and nothing is diffed, so a broken page never reads as removals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from watcher.adapter import SourceAdapter
+from watcher.codec import parse_result_to_json, request_from_json
+from watcher.config import Config, SourceConfig
+from watcher.db.store import CacheEntry, RoundOutcome, RoundState, Store
+from watcher.diff import diff_records
+from watcher.errors import ParseError, SanityError, SourceError, WatcherError
+from watcher.evidence import BodyStore
+from watcher.fetch import Fetcher, Validators
+from watcher.match import Matcher
+from watcher.models import Fetched, Match, ParseResult, Query, Record, SourceRequest
+from watcher.registry import AdapterRegistry
+from watcher.schedule_math import next_due
+
+__all__ = ["RoundContext", "RunSummary", "run_round"]
+
+log = logging.getLogger(__name__)
+MAX_REQUESTS_PER_ROUND = 2000
+LEASE = timedelta(minutes=30)
+
+Status = Literal["ok", "unchanged", "failed", "skipped"]
+AnyAdapter = SourceAdapter[Any]
+
+
+@dataclass
+class RoundContext:
+    config: Config
+    store: Store
+    fetcher: Fetcher
+    matcher: Matcher
+    bodies: BodyStore
+    registry: AdapterRegistry
+    owner: str
+    fingerprints: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    source_id: str
+    status: Status
+    seconds: float = 0.0
+    alerts: int = 0
+    records: int = 0
+    requests: int = 0
+    not_modified: int = 0
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class _Page:
+    """One response of the round and what became of it."""
+
+    request_key: str
+    fetched: Fetched
+    cached: CacheEntry | None  # set when the body is unchanged since the last good round
+    result: ParseResult | None = None
+
+
+async def run_round(
+    ctx: RoundContext, source: SourceConfig, *, force: bool, now: datetime | None = None
+) -> RunSummary:
+    """Run one round of one source unless another process holds it or (unless forced) it is not due."""
+    started, clock = time.monotonic(), now or datetime.now(UTC)
+    if not ctx.store.claim_source(
+        source.id, ctx.owner, now=clock, lease=LEASE, next_due=next_due(source, clock), force=force
+    ):
+        return RunSummary(source.id, "skipped")
+    run_id = ctx.store.start_run(source.id, clock)
+    try:
+        return await _round(ctx, source, run_id, clock, started)
+    except (SourceError, WatcherError) as exc:
+        return _failed(ctx, source, run_id, clock, started, str(exc))
+    except Exception as exc:  # an adapter or store bug must not stop the other sources
+        log.exception("round crashed source=%s", source.id)
+        return _failed(
+            ctx, source, run_id, clock, started, f"internal error: {exc.__class__.__name__}: {exc}"
+        )
+
+
+def _failed(
+    ctx: RoundContext, source: SourceConfig, run_id: int, now: datetime, started: float, error: str
+) -> RunSummary:
+    log.warning("source failed source=%s run_id=%s error=%s", source.id, run_id, error)
+    ctx.store.fail_round(source.id, run_id, now, error, ctx.config.watcher.failures_before_alert)
+    return RunSummary(source.id, "failed", time.monotonic() - started, error=error)
+
+
+async def _round(
+    ctx: RoundContext, source: SourceConfig, run_id: int, now: datetime, started: float
+) -> RunSummary:
+    adapter_cls = ctx.registry.get(source.adapter)
+    adapter: AnyAdapter = adapter_cls(ctx.config.adapter_options[source.id])
+    state = ctx.store.round_state(source.id)
+    fingerprint = _fingerprint(ctx, source)
+    reparse = fingerprint != state.fingerprint or adapter.version != state.adapter_version
+    query = Query(people=ctx.config.person, cursor=state.cursor, now=now)
+    matches: dict[str, list[Match]] = {}
+    pages = await _collect(ctx, adapter, source, state, query, reparse, matches)
+    fresh = [p for p in pages if p.cached is None]
+    not_modified = sum(1 for p in pages if p.fetched.not_modified)
+    if not fresh and not reparse:
+        ctx.store.finish_unchanged(source.id, run_id, now, len(pages), not_modified)
+        return RunSummary(
+            source.id, "unchanged", time.monotonic() - started, requests=len(pages), not_modified=not_modified
+        )
+    for page in pages:
+        if page.result is None:
+            page.result = _parse(adapter, _with_body(ctx, page))
+    records, origin, complete, removed, cursor = _merge(pages, state.cursor)
+    _sanity(adapter, source, records, complete)
+    current = {
+        key: (rec, matches[key] if key in matches else ctx.matcher.match_record(rec))
+        for key, rec in records.items()
+    }
+    transitions = diff_records(state.stored, current, complete=complete, removed_keys=removed)
+    outcome = RoundOutcome(
+        source_id=source.id, run_id=run_id, now=now, fingerprint=fingerprint, adapter_version=adapter.version,
+        cursor=cursor, transitions=transitions,
+        new_bodies=[(p.request_key, p.fetched) for p in fresh],
+        cache_meta={p.request_key: _meta(p.result) for p in fresh if p.result is not None},
+        origin=origin, requests=len(pages), not_modified=not_modified, records=len(records),
+        notes={"removed": str(getattr(adapter, "removal_note", ""))},
+    )  # fmt: skip
+    for page in fresh:
+        ctx.bodies.put(page.fetched.sha256, page.fetched.body)
+    alerts = ctx.store.commit_round(outcome)
+    log.info(
+        "source done source=%s run_id=%s records=%d changes=%d",
+        source.id,
+        run_id,
+        len(records),
+        len(transitions),
+    )
+    return RunSummary(
+        source.id, "ok", time.monotonic() - started, alerts, len(records), len(pages), not_modified
+    )
+
+
+async def _collect(
+    ctx: RoundContext,
+    adapter: AnyAdapter,
+    source: SourceConfig,
+    state: RoundState,
+    query: Query,
+    reparse: bool,
+    matches: dict[str, list[Match]],
+) -> list[_Page]:
+    """Fetch the adapter's requests level by level: follow-ups after the response that asked for them."""
+    pages: list[_Page] = []
+    seen: set[str] = set()
+    level = adapter.requests(query)
+    while level:
+        level = [r for r in level if r.cache_key() not in seen]
+        seen.update(r.cache_key() for r in level)
+        if len(seen) > MAX_REQUESTS_PER_ROUND:
+            raise SourceError(f"more than {MAX_REQUESTS_PER_ROUND} requests in one round; is paging looping?")
+        fetched = await _fetch_all(ctx, adapter, source, state, level)
+        level = []
+        for request, got in fetched:
+            page = _page(ctx, adapter, state, request, got, reparse)
+            pages.append(page)
+            level.extend(_follow(ctx, page, state, matches))
+    return pages
+
+
+async def _fetch_all(
+    ctx: RoundContext,
+    adapter: AnyAdapter,
+    source: SourceConfig,
+    state: RoundState,
+    level: list[SourceRequest],
+) -> list[tuple[SourceRequest, Fetched]]:
+    async def one(request: SourceRequest) -> Fetched:
+        entry = state.cache.get(request.cache_key())
+        validators = Validators(entry.etag, entry.last_modified, entry.sha256) if entry else None
+        return await ctx.fetcher.fetch(
+            request,
+            validators=validators,
+            retry_statuses=adapter.retry_statuses,
+            proxy=source.proxy,
+            min_interval=float(getattr(adapter, "min_interval_seconds", 0.0)),
+        )
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(one(r)) for r in level]
+    except ExceptionGroup as group_error:  # one failed request fails the round; the first error says why
+        raise group_error.exceptions[0] from None
+    return [(r, t.result()) for r, t in zip(level, tasks, strict=True)]
+
+
+def _page(
+    ctx: RoundContext,
+    adapter: AnyAdapter,
+    state: RoundState,
+    request: SourceRequest,
+    got: Fetched,
+    reparse: bool,
+) -> _Page:
+    key = request.cache_key()
+    entry = state.cache.get(key)
+    unchanged = entry is not None and entry.adapter_version == adapter.version
+    unchanged = unchanged and entry is not None and (got.not_modified or got.sha256 == entry.sha256)
+    page = _Page(key, got, entry if unchanged else None)
+    if page.cached is None or reparse:
+        page.result = _parse(adapter, _with_body(ctx, page))
+    return page
+
+
+def _follow(
+    ctx: RoundContext, page: _Page, state: RoundState, matches: dict[str, list[Match]]
+) -> list[SourceRequest]:
+    """Follow-ups of a response; a detail request only when its record is about a watched person."""
+    if page.result is not None:
+        for record in page.result.records:
+            matches[record.key] = ctx.matcher.match_record(record)
+        follow = page.result.follow
+    else:
+        assert page.cached is not None
+        follow = [request_from_json(r) for r in page.cached.meta.get("follow", [])]
+    out = []
+    for request in follow:
+        key = request.for_record
+        if key is None or matches.get(key) or (key not in matches and key in state.stored):
+            out.append(request)
+    return out
+
+
+def _with_body(ctx: RoundContext, page: _Page) -> Fetched:
+    if not page.fetched.not_modified:
+        return page.fetched
+    body = ctx.bodies.get(page.fetched.sha256)
+    f = page.fetched
+    return Fetched(f.request, f.url, 200, f.headers, body, f.sha256, f.fetched_at, not_modified=True)
+
+
+def _parse(adapter: AnyAdapter, fetched: Fetched) -> ParseResult:
+    try:
+        result = adapter.parse(fetched)
+    except ParseError:
+        raise
+    except Exception as exc:
+        log.exception("adapter crashed adapter=%s url=%s", adapter.name, fetched.url)
+        raise ParseError(
+            f"{fetched.url}: adapter {adapter.name} could not read the body ({exc!r})"[:500]
+        ) from None
+    if not isinstance(result, ParseResult):
+        raise ParseError(f"adapter {adapter.name} returned {type(result).__name__}, not a ParseResult")
+    return result
+
+
+def _merge(
+    pages: list[_Page], cursor: str | None
+) -> tuple[dict[str, Record], dict[str, str], bool, list[str], str | None]:
+    records: dict[str, Record] = {}
+    origin: dict[str, str] = {}
+    complete, removed = True, list[str]()
+    for page in pages:
+        assert page.result is not None
+        for record in page.result.records:
+            records[record.key] = record  # a detail response replaces the list entry of the same key
+            origin[record.key] = page.request_key
+        complete = complete and page.result.complete
+        removed.extend(page.result.removed)
+        cursor = page.result.cursor or cursor
+    return records, origin, complete, removed, cursor
+
+
+def _sanity(adapter: AnyAdapter, source: SourceConfig, records: dict[str, Record], complete: bool) -> None:
+    minimum = (
+        source.expect_min_records if source.expect_min_records is not None else adapter.expect_min_records
+    )
+    if complete and len(records) < minimum:
+        raise SanityError(
+            f"parsed {len(records)} records, expected at least {minimum}: the source's format may have"
+            " changed (nothing was marked removed)"
+        )
+
+
+def _meta(result: ParseResult) -> dict[str, Any]:
+    data = parse_result_to_json(result)
+    return {k: data[k] for k in ("follow", "complete", "removed", "cursor")}
+
+
+def _fingerprint(ctx: RoundContext, source: SourceConfig) -> str:
+    """Changes when the watchlist or the source's config changes: stored bodies are then matched again."""
+    if source.id not in ctx.fingerprints:
+        blob = json.dumps(
+            [[p.model_dump(mode="json") for p in ctx.config.person], source.model_dump(mode="json")],
+            sort_keys=True,
+        )
+        ctx.fingerprints[source.id] = hashlib.sha256(blob.encode()).hexdigest()[:32]
+    return ctx.fingerprints[source.id]

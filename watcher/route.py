@@ -1,0 +1,43 @@
+"""Pure: which channels an alert goes to, from the config's subscriptions."""
+
+from __future__ import annotations
+
+from watcher.config import Config, SubscriptionConfig
+
+__all__ = ["channels_for"]
+
+
+def channels_for(
+    config: Config, *, event: str, person_id: str | None, source_id: str, score: float | None
+) -> list[str]:
+    people = config.person_by_id()
+    tags = set(people[person_id].tags) if person_id in people and person_id else set()
+    out: list[str] = []
+    for sub in config.subscription:
+        if _wants(sub, event, person_id, tags, source_id, score) and sub.channel not in out:
+            out.append(sub.channel)
+    operator = config.watcher.operator_channel
+    if person_id is None and operator and operator not in out:
+        out.append(operator)  # source health always reaches the operator
+    return out
+
+
+def _wants(
+    sub: SubscriptionConfig,
+    event: str,
+    person_id: str | None,
+    tags: set[str],
+    source_id: str,
+    score: float | None,
+) -> bool:
+    if event not in sub.events:
+        return False
+    if "*" not in sub.sources and source_id not in sub.sources:
+        return False
+    if person_id is not None:
+        person_ok = (
+            "*" in sub.people or person_id in sub.people or any(f"tag:{t}" in sub.people for t in tags)
+        )
+        if not person_ok:
+            return False
+    return score is None or score >= sub.min_score

@@ -1,0 +1,87 @@
+"""Assemble the stages from a config: database, evidence store, fetcher, matcher, outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+
+from sqlalchemy.engine import Engine
+
+from watcher.config import Config
+from watcher.db.engine import open_engine
+from watcher.db.store import Store
+from watcher.evidence import BodyStore
+from watcher.fetch import Fetcher, FetchSettings
+from watcher.match import Matcher
+from watcher.outbox import DeliveryReport, Outbox
+from watcher.registry import load_registry
+from watcher.rounds import RoundContext, RunSummary, run_round
+from watcher.route import channels_for
+
+__all__ = ["CheckReport", "Service"]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    runs: list[RunSummary]
+    delivery: DeliveryReport
+
+    @property
+    def failed(self) -> list[RunSummary]:
+        return [r for r in self.runs if r.status == "failed"]
+
+
+class Service:
+    """`async with Service(config) as svc: await svc.check()`."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.engine: Engine = open_engine(config.database_url)
+        self.store = Store(self.engine, self._route)
+        self.bodies = BodyStore(config.data_dir)
+        w = config.watcher
+        self.fetcher = Fetcher(
+            FetchSettings(
+                user_agent=w.user_agent, timeout=w.timeout, max_body_bytes=int(w.max_body_mb * 1024 * 1024),
+                concurrency=w.concurrency, per_host=w.per_host, retries=w.retries, backoff=w.backoff,
+            )
+        )  # fmt: skip
+        self.matcher = Matcher(config.person)
+        self.outbox = Outbox(self.engine, config, self.store, self.owner)
+        self.ctx = RoundContext(
+            config, self.store, self.fetcher, self.matcher, self.bodies, load_registry(), self.owner
+        )
+
+    def _route(self, event: str, person_id: str | None, source_id: str, score: float | None) -> list[str]:
+        return channels_for(self.config, event=event, person_id=person_id, source_id=source_id, score=score)
+
+    async def __aenter__(self) -> Service:
+        return self
+
+    async def __aexit__(
+        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        await self.fetcher.__aexit__(None, None, None)
+        self.engine.dispose()
+
+    async def run_sources(
+        self, source_ids: Sequence[str] = (), *, force: bool = True, now: datetime | None = None
+    ) -> list[RunSummary]:
+        sources = (
+            [self.config.source_by_id(i) for i in source_ids] if source_ids else list(self.config.source)
+        )
+        sources = [s for s in sources if s.enabled or s.id in source_ids]
+        return list(await asyncio.gather(*(run_round(self.ctx, s, force=force, now=now) for s in sources)))
+
+    async def check(self, source_ids: Sequence[str] = (), *, now: datetime | None = None) -> CheckReport:
+        """One round of every (or the named) source now, then deliver everything pending."""
+        runs = await self.run_sources(source_ids, force=True, now=now)
+        delivery = await self.outbox.deliver(now=now, ignore_backoff=True)
+        return CheckReport(runs, delivery)
