@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 
@@ -10,3 +13,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite tests/fixtures/<adapter>/<case>.expected.json from the current parse output",
     )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The store and outbox tests run on both databases."""
+    from tests.support.db import pg_schema_url, sqlite_url
+
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path)
+    else:
+        yield from pg_schema_url()

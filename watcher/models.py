@@ -98,7 +98,7 @@ class SourceRequest:
 
     def cache_key(self) -> str:
         """Stable identity of this request across rounds (conditional GET, unchanged-body skip)."""
-        parts = [self.method, self.url, json.dumps(sorted(self.params.items()))]
+        parts = [self.method, self.url, json.dumps(sorted(self.params.items())), self.purpose]
         if self.body:
             parts.append(hashlib.sha256(self.body).hexdigest())
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]

@@ -276,6 +276,9 @@ def _merge(
         for record in page.result.records:
             records[record.key] = record  # a detail response replaces the list entry of the same key
             origin[record.key] = page.request_key
+        for key in page.result.removed:  # a later delta deleting a key wins over an earlier one adding it
+            records.pop(key, None)
+            origin.pop(key, None)
         complete = complete and page.result.complete
         removed.extend(page.result.removed)
         cursor = page.result.cursor or cursor

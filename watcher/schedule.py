@@ -42,6 +42,8 @@ async def run_forever(config: Config, *, stop: asyncio.Event | None = None) -> N
                 summary = await run_round(svc.ctx, source, force=False)
                 if summary.status != "skipped":
                     log.info("round source=%s status=%s alerts=%d", source.id, summary.status, summary.alerts)
+                if summary.alerts:
+                    await delivery_job()  # deliver now, not at the next tick
             finally:
                 busy.discard(source.id)
 

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, create_engine, select
@@ -38,11 +38,19 @@ def open_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     try:
-        SQLModel.metadata.create_all(engine)
+        _create_schema(engine)
         _check_version(engine)
     except OperationalError as exc:
         raise StoreError(f"cannot use database {engine.url!r}: {exc.orig}") from None
     return engine
+
+
+def _create_schema(engine: Engine) -> None:
+    """Create missing tables; processes starting together take turns (no 'already exists' race)."""
+    with engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE holds the write lock
+        if is_postgres(engine):
+            conn.execute(text("SELECT pg_advisory_xact_lock(73510001)"))
+        SQLModel.metadata.create_all(conn)
 
 
 def _prepare_sqlite_file(path: Path) -> None:
