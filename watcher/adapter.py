@@ -27,6 +27,7 @@ from __future__ import annotations
 import inspect
 import io
 import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Any, ClassVar, Generic, TypeVar
@@ -53,7 +54,10 @@ __all__ = [
     "parse_html",
     "parse_json",
     "parse_xml",
+    "partial_date",
+    "root_tag",
     "text_of",
+    "year_span",
 ]
 
 MAX_JSON_DEPTH = 200
@@ -162,8 +166,8 @@ def parse_xml(fetched: Fetched) -> etree._Element:
         raise ParseError(f"{fetched.url}: body is not well-formed XML ({exc})") from None
 
 
-def iter_xml(fetched: Fetched, tag: str) -> Iterator[etree._Element]:
-    """Stream the elements named `tag` (namespace-agnostic) in bounded memory.
+def iter_xml(fetched: Fetched, *tags: str) -> Iterator[etree._Element]:
+    """Stream the elements named by `tags` (namespace-agnostic), in document order, in bounded memory.
 
     Each yielded element is cleared after the caller moves on, so a 25 MB list never lives as a tree.
     """
@@ -172,7 +176,7 @@ def iter_xml(fetched: Fetched, tag: str) -> Iterator[etree._Element]:
     events = etree.iterparse(
         io.BytesIO(fetched.body),
         events=("end",),
-        tag=("{*}" + tag, tag),
+        tag=tuple(t for tag in tags for t in ("{*}" + tag, tag)),
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -187,6 +191,57 @@ def iter_xml(fetched: Fetched, tag: str) -> Iterator[etree._Element]:
                 del parent[0]
     except etree.XMLSyntaxError as exc:
         raise ParseError(f"{fetched.url}: body is not well-formed XML ({exc})") from None
+
+
+def root_tag(fetched: Fetched) -> str:
+    """Local name of the document element, read from the first start event (no tree is built)."""
+    if b"<!ENTITY" in fetched.body[:65536]:
+        raise ParseError(f"{fetched.url}: XML declares entities; refused (entity expansion attacks)")
+    events = etree.iterparse(
+        io.BytesIO(fetched.body), events=("start",), resolve_entities=False, no_network=True, load_dtd=False
+    )
+    try:
+        for _, element in events:
+            return str(element.tag).rsplit("}", 1)[-1]
+    except etree.XMLSyntaxError as exc:
+        raise ParseError(f"{fetched.url}: body is not well-formed XML ({exc})") from None
+    raise ParseError(f"{fetched.url}: empty body where an XML list was expected")
+
+
+_MONTHS = {m: i for i, m in enumerate(re.findall("...", "janfebmaraprmayjunjulaugsepoctnovdec"), 1)}
+_ISO = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?(?:[T ].*)?$")
+_DMY = re.compile(r"^(\d{1,2}|dd)[./](\d{1,2}|mm)[./](\d{4})$", re.I)  # UK "dd/mm/1945" = year only
+_WORDS = re.compile(r"^(?:(\d{1,2}) )?([A-Za-z]{3})[a-z]* (\d{4})$")  # OFAC "14 Jun 1975", "Jun 1975"
+
+
+def partial_date(text: str) -> str:
+    """ "YYYY", "YYYY-MM" or "YYYY-MM-DD" from the date forms the sanctions lists use; "" if none."""
+    text = text.strip()
+    if m := _ISO.match(text):
+        year, month, day = m.groups()
+    elif m := _DMY.match(text):
+        day, month, year = (None if p.isalpha() else p for p in m.groups())
+    elif (m := _WORDS.match(text)) and m.group(2).lower() in _MONTHS:
+        day, month, year = m.group(1), str(_MONTHS[m.group(2).lower()]), m.group(3)
+    else:
+        return ""
+    if not year or int(year) < 1800:
+        return ""
+    if not month or not 1 <= int(month) <= 12:
+        return year
+    if not day or not 1 <= int(day) <= 31:
+        return f"{year}-{int(month):02d}"
+    return f"{year}-{int(month):02d}-{int(day):02d}"
+
+
+def year_span(low: str, high: str, slack: int = 0) -> list[str]:
+    """Every year from low to high (widened by slack), capped at 30 years; [] if not years."""
+    if not (low[:4].isdigit() and high[:4].isdigit()):
+        return []
+    start, end = sorted((int(low[:4]) - slack, int(high[:4]) + slack))
+    if end - start > 30:
+        return [str(start), str(end)]
+    return [str(y) for y in range(start, end + 1)]
 
 
 def parse_html(fetched: Fetched) -> lxml.html.HtmlElement:

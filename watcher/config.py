@@ -77,6 +77,7 @@ class SourceConfig(_Model):
     cron: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     expect_min_records: int | None = Field(None, ge=0)
+    keywords: tuple[str, ...] = ()
     enabled: bool = True
     proxy: str | None = None
 

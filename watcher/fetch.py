@@ -163,7 +163,12 @@ class Fetcher:
         if validators and validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
         client = self._client(proxy)
-        url = str(httpx.URL(request.url, params=dict(request.params) or None))
+        # httpx.URL(url, params=...) replaces the URL's own query; merging keeps both.
+        url = (
+            str(httpx.URL(request.url).copy_merge_params(dict(request.params)))
+            if request.params
+            else request.url
+        )
         method: str = request.method
         body = request.body
         for _ in range(self.settings.max_redirects + 1):

@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
+    "KEYWORD_MATCH",
     "Change",
     "Event",
     "Fetched",
@@ -31,6 +32,8 @@ __all__ = [
 ]
 
 Event = Literal["new", "changed", "removed"]
+# The person id of a match found by a source's keywords, not a watched name (ids cannot start with "@").
+KEYWORD_MATCH = "@keywords"
 SourceKind = Literal["register", "sanctions", "court", "gazette", "news", "generic", "manual"]
 
 _PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")

@@ -35,15 +35,14 @@ def render_alert(
 ) -> AlertMessage:
     word = EVENT_WORDS.get(event, event)
     record = content.get("record") or {}
-    if person_name is None:
+    if person_name is None and not record:
         title = f"[watcher] {word}: source {source_id}"
         body = f"Source: {source_id}\nEvent: {event}\n{content.get('note', '')}".strip()
         return AlertMessage(title, body + f"\nAlert: #{alert_id}")
-    title = (
-        f"[watcher] {word}: {person_name} in {source_id}: {_clip(record.get('title') or record.get('key'))}"
-    )
+    who = person_name or "keyword match"
+    title = f"[watcher] {word}: {who} in {source_id}: {_clip(record.get('title') or record.get('key'))}"
     lines = [
-        f"Person: {person_name}",
+        f"Person: {who}",
         f"Event: {event}",
         f"Source: {source_id}",
         f"Record: {record.get('key')}",

@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,7 @@ from watcher.errors import ParseError, SanityError, SourceError, WatcherError
 from watcher.evidence import BodyStore
 from watcher.fetch import Fetcher, Validators
 from watcher.match import Matcher
-from watcher.models import Fetched, Match, ParseResult, Query, Record, SourceRequest
+from watcher.models import KEYWORD_MATCH, Fetched, Match, ParseResult, Query, Record, SourceRequest
 from watcher.registry import AdapterRegistry
 from watcher.schedule_math import next_due
 
@@ -124,10 +125,10 @@ async def _round(
             page.result = _parse(adapter, _with_body(ctx, page))
     records, origin, complete, removed, cursor = _merge(pages, state.cursor)
     _sanity(adapter, source, records, complete)
-    current = {
-        key: (rec, matches[key] if key in matches else ctx.matcher.match_record(rec))
-        for key, rec in records.items()
-    }
+    current = {}
+    for key, rec in records.items():
+        found = matches[key] if key in matches else ctx.matcher.match_record(rec)
+        current[key] = (rec, found or keyword_matches(rec, source.keywords))
     transitions = diff_records(state.stored, current, complete=complete, removed_keys=removed)
     outcome = RoundOutcome(
         source_id=source.id, run_id=run_id, now=now, fingerprint=fingerprint, adapter_version=adapter.version,
@@ -283,6 +284,18 @@ def _merge(
         removed.extend(page.result.removed)
         cursor = page.result.cursor or cursor
     return records, origin, complete, removed, cursor
+
+
+def keyword_matches(record: Record, keywords: tuple[str, ...]) -> list[Match]:
+    """A source's keywords (whole words, any case) in a record no watched name matched."""
+    if not keywords:
+        return []
+    haystack = " ".join([record.title, record.text, *record.fields.values()])
+    for keyword in keywords:
+        if re.search(rf"(?<!\w){re.escape(keyword)}(?!\w)", haystack, re.IGNORECASE):
+            why = f"keyword {keyword!r} found in the record (no watched name matched)"
+            return [Match(KEYWORD_MATCH, 1.0, keyword, keyword, why)]
+    return []
 
 
 def _sanity(adapter: AnyAdapter, source: SourceConfig, records: dict[str, Record], complete: bool) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from watcher.config import Config, SubscriptionConfig
 
-__all__ = ["channels_for"]
+__all__ = ["OPERATOR_EVENTS", "channels_for"]
+
+OPERATOR_EVENTS = frozenset({"source_failed", "source_recovered", "source_stale", "delivery_dead"})
 
 
 def channels_for(
@@ -17,7 +19,7 @@ def channels_for(
         if _wants(sub, event, person_id, tags, source_id, score) and sub.channel not in out:
             out.append(sub.channel)
     operator = config.watcher.operator_channel
-    if person_id is None and operator and operator not in out:
+    if event in OPERATOR_EVENTS and operator and operator not in out:
         out.append(operator)  # source health always reaches the operator
     return out
 
@@ -34,6 +36,8 @@ def _wants(
         return False
     if "*" not in sub.sources and source_id not in sub.sources:
         return False
+    if person_id is None and event not in OPERATOR_EVENTS and "*" not in sub.people:
+        return False  # a keyword match is about no one watched: it goes to those who want everything
     if person_id is not None:
         person_ok = (
             "*" in sub.people or person_id in sub.people or any(f"tag:{t}" in sub.people for t in tags)

@@ -28,7 +28,7 @@ from watcher.db.tables import (
     StoredRecord,
 )
 from watcher.diff import Stored, Transition
-from watcher.models import Fetched, Match, Record
+from watcher.models import KEYWORD_MATCH, Fetched, Match, Record
 
 __all__ = ["CacheEntry", "NewAlert", "RoundOutcome", "RoundState", "Store", "utc"]
 
@@ -338,7 +338,8 @@ class Store:
                 "version": row.version,
             }
             alert = NewAlert(
-                event=event, source_id=out.source_id, person_id=person_id, content=content,
+                event=event, source_id=out.source_id, content=content,
+                person_id=None if person_id == KEYWORD_MATCH else person_id,
                 dedupe_key=f"{out.source_id}|{row.key}|v{row.version}|{person_id}|{event}",
                 score=match.score if match else None, record_id=row.id, record_key=row.key,
                 record_version=row.version, snapshot_id=snapshot_id,

@@ -1,0 +1,280 @@
+"""uk_court_lists: CaTH summary page -> list pages -> one record per hearing row.
+
+Also holds `replay_scenario`, which the court adapters' tests share: it replays an e2e/scenario.json
+in-process with the pipeline's own merge and diff rules (watcher.diff), so the scenario data is checked
+before the lead's CLI harness runs it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import pytest
+
+from sources.uk_court_lists import Options, UkCourtLists
+from watcher.diff import Stored, diff_records
+from watcher.errors import ParseError
+from watcher.match import Matcher
+from watcher.models import Fetched, ParseResult, Person, Query, Record, SourceRequest
+from watcher.registry import load_registry
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BASE = "https://www.court-tribunal-hearings.service.gov.uk"
+PAGE = (FIXTURES / "uk_court_lists" / "cath_daily-cause-list.html").read_text()
+
+
+def make_fetched(
+    request: SourceRequest, body: bytes, status: int = 200, headers: dict[str, str] | None = None
+) -> Fetched:
+    """A response as watcher.fetch builds it: the final URL carries the request's params."""
+    url = f"{request.url}?{urlencode(dict(request.params))}" if request.params else request.url
+    return Fetched(
+        request,
+        url,
+        status,
+        headers or {},
+        body,
+        hashlib.sha256(body).hexdigest(),
+        datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+# --- the e2e scenario, replayed as the pipeline would -------------------------------------------------
+
+
+def _serve(routes: list[dict[str, Any]], folder: Path, base: str, request: SourceRequest) -> Fetched:
+    """The harness's routing: equal path, subset query match, most params wins, else 404."""
+    parts = urlsplit(request.url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True)) | dict(request.params)
+    hits = [
+        r
+        for r in routes
+        if r["path"] == parts.path and all(query.get(k) == v for k, v in r.get("query", {}).items())
+    ]
+    if not hits or not request.url.startswith(base):
+        return make_fetched(request, b"", 404)
+    route = max(hits, key=lambda r: len(r.get("query", {})))
+    return make_fetched(request, (folder / route["body"]).read_bytes(), route.get("status", 200))
+
+
+def _round(
+    adapter: Any, routes: list[dict[str, Any]], folder: Path, base: str, query: Query
+) -> list[ParseResult]:
+    results, pending = [], list(adapter.requests(query))
+    while pending:
+        request = pending.pop(0)
+        response = _serve(routes, folder, base, request)
+        assert response.status in request.ok_statuses, (
+            f"{request.url} {dict(request.params)} -> {response.status}"
+        )
+        result = adapter.parse(response)
+        results.append(result)
+        pending[:0] = result.follow
+    return results
+
+
+def replay_scenario(name: str) -> None:
+    """Each step's alerts, computed with watcher.diff's rules (union of responses, complete = all complete)."""
+    folder = FIXTURES / name / "e2e"
+    scenario = json.loads((folder / "scenario.json").read_text())
+    base = "http://127.0.0.1:8765"
+    options = {
+        k: v.replace("{base}", base) if isinstance(v, str) else v for k, v in scenario["options"].items()
+    }
+    adapter_cls = load_registry().get(name)
+    adapter = adapter_cls(adapter_cls.Options(**options))
+    people = tuple(Person(**p) for p in scenario["people"])
+    matcher = Matcher(people)
+    stored: dict[str, Stored] = {}
+    for number, step in enumerate(scenario["steps"], start=1):
+        results = _round(
+            adapter, step["routes"], folder, base, Query(people, now=datetime(2026, 12, 1, tzinfo=UTC))
+        )
+        records: dict[str, Record] = {r.key: r for res in results for r in res.records}
+        complete = all(res.complete for res in results)
+        removed = [k for res in results for k in res.removed]
+        current = {k: (r, matcher.match_record(r)) for k, r in records.items()}
+        transitions = diff_records(stored, current, complete=complete, removed_keys=removed)
+        got = [(t.change.event, pid, t.change.record.key) for t in transitions for pid in t.person_ids]
+        want = [(e["event"], e["person"], e["record"]) for e in step["expect"]]
+        assert sorted(got) == sorted(want), f"{name} step {number}"
+        for t, e in zip(
+            sorted(transitions, key=lambda t: t.change.record.key),
+            sorted(step["expect"], key=lambda e: e["record"]),
+            strict=False,
+        ):
+            if "field" in e:
+                assert f"fields.{e['field']}" in {d.field for d in t.change.delta}, (
+                    f"{name} step {number}: {t.change.delta}"
+                )
+        for t in transitions:
+            key = t.change.record.key
+            if t.change.event == "removed":
+                stored.pop(key, None)
+            else:
+                old = stored[key].person_ids if key in stored else frozenset()
+                stored[key] = Stored(t.change.record, t.change.record.content_hash(), old | set(t.person_ids))
+
+
+# --- requests ----------------------------------------------------------------------------------------
+
+
+def test_requests_ask_for_the_venue_summary() -> None:
+    adapter = UkCourtLists(Options(location_id="42", base_url="http://127.0.0.1:9/"))
+    [request] = adapter.requests(Query(people=()))
+    assert (request.url, dict(request.params), request.purpose) == (
+        "http://127.0.0.1:9/summary-of-publications",
+        {"locationId": "42"},
+        "summary",
+    )
+
+
+# --- summary page ------------------------------------------------------------------------------------
+
+SUMMARY = """<html><body><ul>
+<li><a href="/crown-daily-list?artefactId=a1">Crown Daily List 11 December 2025 - English (Saesneg)</a></li>
+<li><a href="/crown-daily-list?artefactId=a2">Rhestr Ddyddiol 11 Rhagfyr 2025 - Cymraeg (Welsh)</a></li>
+<li><a href="https://elsewhere.example/magistrates-public-list?artefactId=b1">Magistrates Public List</a></li>
+<li><a href="/crown-daily-list?artefactId=a1">the same list linked twice</a></li>
+<li><a href="/accessibility-statement">Accessibility</a></li>
+</ul></body></html>"""
+
+
+@pytest.mark.parametrize(
+    ("list_types", "expected"),
+    [
+        ((), [("/crown-daily-list", "a1"), ("/magistrates-public-list", "b1")]),
+        (("magistrates",), [("/magistrates-public-list", "b1")]),
+    ],
+    ids=["all English lists, once each, on our host", "filtered by list type"],
+)
+def test_summary_links_become_list_requests(
+    list_types: tuple[str, ...], expected: list[tuple[str, str]]
+) -> None:
+    adapter = UkCourtLists(Options(list_types=list_types))
+    result = adapter.parse(
+        make_fetched(SourceRequest(f"{BASE}/summary-of-publications", purpose="summary"), SUMMARY.encode())
+    )
+    assert result.records == []
+    got = [(r.url.removeprefix(BASE), r.params["artefactId"]) for r in result.follow]
+    assert got == expected
+    assert all(r.purpose == "list" for r in result.follow)
+
+
+# --- list page ---------------------------------------------------------------------------------------
+
+
+def parse_list(body: str, artefact: str = "test-id-today") -> list[Record]:
+    request = SourceRequest(
+        f"{BASE}/court-of-appeal-criminal-daily-cause-list", {"artefactId": artefact}, purpose="list"
+    )
+    result = UkCourtLists(Options()).parse(make_fetched(request, body.encode()))
+    assert result.complete
+    return result.records
+
+
+def test_blank_venue_and_judge_cells_repeat_the_row_above() -> None:
+    zdx, mccalla, smith = parse_list(PAGE)
+    assert mccalla.fields["venue"] == zdx.fields["venue"] == "RCJ - Court 5"
+    assert mccalla.fields["judge"].startswith("Lord Justice Males")
+    assert smith.fields["venue"] == "RCJ - Court 3" and smith.fields["judge"].startswith(
+        "Lord Justice Holroyde"
+    )
+    assert "additional_information" not in smith.fields  # an empty cell is not carried down
+
+
+def test_keys_survive_a_republished_list() -> None:
+    """A new artefactId (republication) keeps every key, so a moved hearing is `changed`, not removed+new."""
+    first = [r.key for r in parse_list(PAGE, "test-id-today")]
+    again = [r.key for r in parse_list(PAGE, "5f2e0c1a-republished")]
+    assert first == again
+    assert first[1] == "109/court-of-appeal-criminal-daily-cause-list/2025-12-11/202503277 A5"
+
+
+def test_the_same_case_twice_in_one_list_gets_distinct_keys() -> None:
+    row = PAGE[
+        PAGE.index('<tr class="govuk-table__row">', PAGE.index("<tbody")) : PAGE.index(
+            "</tr>", PAGE.index("<tbody")
+        )
+        + 5
+    ]
+    twice = PAGE.replace(row, row + row)
+    keys = [r.key for r in parse_list(twice)]
+    assert keys[:2] == [keys[0], keys[0] + "#2"]
+
+
+@pytest.mark.parametrize(
+    ("day", "time", "expected"),
+    [
+        ("11 December 2025", "10:30am", "2025-12-11T10:30:00+00:00"),
+        ("11 December 2025", "2:00pm", "2025-12-11T14:00:00+00:00"),
+        ("11 December 2025", "12:15pm", "2025-12-11T12:15:00+00:00"),
+        ("11 December 2025", "10.30 a.m.", "2025-12-11T10:30:00+00:00"),
+        ("11 December 2025", "14:30", "2025-12-11T14:30:00+00:00"),
+        ("11 June 2026", "10:00am", "2026-06-11T10:00:00+01:00"),  # British Summer Time
+        ("11 June 2026", "Not before 2pm", "2026-06-11T14:00:00+01:00"),
+        ("11 June 2026", "", "2026-06-11"),
+        ("11 June 2026", "25:99", "2026-06-11"),
+    ],
+)
+def test_hearing_at_is_the_list_date_and_time_in_london(day: str, time: str, expected: str) -> None:
+    body = PAGE.replace("11 December 2025", day).replace(">10:30am<", f">{time}<", 1)
+    assert parse_list(body)[0].hearing_at == expected
+
+
+@pytest.mark.parametrize(
+    ("details", "names"),
+    [
+        ("R v ZDX", ("ZDX",)),
+        ("Robert McCalla", ("Robert McCalla",)),
+        ("Regina v SMITH, John", ("SMITH, John",)),
+        (
+            "Government of the Russian Federation -v- Ivan IVANOV",
+            ("Government of the Russian Federation", "Ivan IVANOV"),
+        ),
+    ],
+)
+def test_names_come_from_the_case_details(details: str, names: tuple[str, ...]) -> None:
+    record = parse_list(PAGE.replace(">R v ZDX<", f">{details}<"))[0]
+    assert record.names == names and record.text == details and record.kind == "hearing"
+
+
+def test_a_list_with_other_columns_keeps_them_as_fields() -> None:
+    body = """<html><head><title>Westminster Magistrates' Court Public List</title></head><body>
+    <h2>List for 3 March 2026</h2><p>Last updated 2 March 2026 at 4:05pm</p>
+    <table class="govuk-table"><tr><th>Courtroom</th><th>Sitting at</th><th>Defendant name</th><th>URN</th>
+    <th>Offence</th></tr><tr><td>Court 1</td><td>10am</td><td>IVANOV, Ivan</td><td>01XX1234526</td>
+    <td>Extradition Act 2003 s.7</td></tr></table></body></html>"""
+    [record] = parse_list(body)
+    assert record.key == "109/court-of-appeal-criminal-daily-cause-list/2026-03-03/01XX1234526"
+    assert record.hearing_at == "2026-03-03T10:00:00+00:00"
+    assert record.fields["offence"] == "Extradition Act 2003 s.7" and record.names == ("IVANOV, Ivan",)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("", "empty body"),
+        (PAGE.replace("11 December 2025", "sometime"), "no list date"),
+        (PAGE.replace("govuk-table overflow-table", "list"), "no hearing table"),
+        (PAGE.replace("<th ", "<td ").replace("</th>", "</td>"), "no header row"),
+        (PAGE.replace("11 December 2025", "31 February 2025"), "no list date"),
+    ],
+)
+def test_broken_list_pages_raise_parse_error_naming_the_url(body: str, message: str) -> None:
+    with pytest.raises(ParseError, match=message) as err:
+        parse_list(body)
+    assert "court-of-appeal-criminal-daily-cause-list" in str(err.value)
+
+
+def test_a_removal_tells_what_it_may_mean() -> None:
+    assert "republished" in UkCourtLists.removal_note
+
+
+def test_e2e_scenario_replays_as_the_pipeline_would() -> None:
+    replay_scenario("uk_court_lists")
