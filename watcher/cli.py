@@ -87,9 +87,15 @@ def check(
         for r in report.runs:
             style = {"failed": "red", "ok": "green"}.get(r.status, "")
             table.add_row(
-                r.source_id, f"[{style}]{r.status}[/{style}]" if style else r.status, str(r.records),
-                str(r.alerts), str(r.requests), str(r.not_modified), f"{r.seconds:.2f}", r.error or "",
-            )  # fmt: skip
+                r.source_id,
+                f"[{style}]{r.status}[/{style}]" if style else r.status,
+                str(r.records),
+                str(r.alerts),
+                str(r.requests),
+                str(r.not_modified),
+                f"{r.seconds:.2f}",
+                r.error or "",
+            )
         out.print(table)
         d = report.delivery
         out.print(f"deliveries: {d.sent} sent, {d.failed} failed (kept pending), {d.dead} dead")
@@ -124,9 +130,14 @@ def status(config: ConfigOpt = None) -> None:
     table = Table("source", "adapter", "last run", "last success", "failures", "next due", "last error")
     for s in report.sources:
         table.add_row(
-            s.source_id, s.adapter, s.last_run or "never", s.last_success or "never", str(s.failures),
-            s.next_due or "-", s.last_error or "",
-        )  # fmt: skip
+            s.source_id,
+            s.adapter,
+            s.last_run or "never",
+            s.last_success or "never",
+            str(s.failures),
+            s.next_due or "-",
+            s.last_error or "",
+        )
     out.print(table)
     out.print(f"outbox: {report.pending} pending, {report.sent} sent, {report.dead} dead")
     for channel, masked in report.channels.items():
@@ -154,9 +165,15 @@ def alerts(
     table = Table("#", "created", "event", "person", "source", "record", "score", "deliveries")
     for a in rows:
         table.add_row(
-            str(a.id), a.created_at, a.event, a.person_id or "-", a.source_id, a.record_key or "",
-            f"{a.score:.2f}" if a.score is not None else "", ", ".join(f"{c}:{s}" for c, s in a.deliveries),
-        )  # fmt: skip
+            str(a.id),
+            a.created_at,
+            a.event,
+            a.person_id or "-",
+            a.source_id,
+            a.record_key or "",
+            f"{a.score:.2f}" if a.score is not None else "",
+            ", ".join(f"{c}:{s}" for c, s in a.deliveries),
+        )
     out.print(table)
 
 

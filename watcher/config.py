@@ -78,6 +78,7 @@ class SourceConfig(_Model):
     options: dict[str, Any] = Field(default_factory=dict)
     expect_min_records: int | None = Field(None, ge=0)
     keywords: tuple[str, ...] = ()
+    min_interval: float | None = Field(None, ge=0)  # seconds between requests; default: the adapter's
     enabled: bool = True
     proxy: str | None = None
 
@@ -279,8 +280,12 @@ def _cross_check(config: Config, lines: dict[tuple[Any, ...], int], env: Mapping
     channels = {c.id for c in config.channel}
     for i, sub in enumerate(config.subscription):
         if sub.channel not in channels:
-            raise fail(f"no channel {sub.channel!r}; channels: {', '.join(sorted(channels)) or 'none'}",
-                       "subscription", i, "channel")  # fmt: skip
+            raise fail(
+                f"no channel {sub.channel!r}; channels: {', '.join(sorted(channels)) or 'none'}",
+                "subscription",
+                i,
+                "channel",
+            )
         for ref in sub.people:
             if ref != "*" and ref not in people and not (ref.startswith("tag:") and ref[4:] in tags):
                 raise fail(f"no person or tag {ref!r}", "subscription", i, "people")

@@ -119,9 +119,13 @@ class Outbox:
             sha = snap.sha256 if snap else None
         assert alert.id is not None
         return render_alert(
-            alert_id=alert.id, event=alert.event, source_id=alert.source_id, person_name=person_name,
-            content=json.loads(alert.content), evidence_sha256=sha,
-        )  # fmt: skip
+            alert_id=alert.id,
+            event=alert.event,
+            source_id=alert.source_id,
+            person_name=person_name,
+            content=json.loads(alert.content),
+            evidence_sha256=sha,
+        )
 
     async def _send_channel(self, items: list[_Claimed]) -> list[tuple[_Claimed, DeliveryResult]]:
         """Send a channel's messages in order; after its first failure, the rest wait for the next pass."""
@@ -161,8 +165,12 @@ class Outbox:
                     row.next_attempt_at = moment + timedelta(seconds=delay)
                 log.warning(
                     "delivery failed delivery_id=%s channel=%s attempts=%d status=%s error=%s",
-                    row.id, row.channel_id, row.attempts, row.status, result.error,
-                )  # fmt: skip
+                    row.id,
+                    row.channel_id,
+                    row.attempts,
+                    row.status,
+                    result.error,
+                )
             s.add(row)
             s.commit()
             return row.status

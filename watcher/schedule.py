@@ -56,15 +56,29 @@ async def run_forever(config: Config, *, stop: asyncio.Event | None = None) -> N
         for source in config.source:
             if source.enabled:
                 trigger = (
-                    CronTrigger.from_crontab(source.cron, timezone=UTC) if source.cron else IntervalTrigger(
-                        seconds=int(source.interval.total_seconds()), timezone=UTC
-                    )
-                )  # fmt: skip
+                    CronTrigger.from_crontab(source.cron, timezone=UTC)
+                    if source.cron
+                    else IntervalTrigger(seconds=int(source.interval.total_seconds()), timezone=UTC)
+                )
                 # Each process fires on its own clock; claim_source's due check keeps one poll per period.
-                scheduler.add_job(source_job, trigger, args=[source], id=source.id, next_run_time=now,
-                                  max_instances=1, coalesce=True, misfire_grace_time=None)  # fmt: skip
-        scheduler.add_job(delivery_job, IntervalTrigger(seconds=DELIVERY_EVERY_SECONDS), id="deliver",
-                          max_instances=1, coalesce=True, next_run_time=now)  # fmt: skip
+                scheduler.add_job(
+                    source_job,
+                    trigger,
+                    args=[source],
+                    id=source.id,
+                    next_run_time=now,
+                    max_instances=1,
+                    coalesce=True,
+                    misfire_grace_time=None,
+                )
+        scheduler.add_job(
+            delivery_job,
+            IntervalTrigger(seconds=DELIVERY_EVERY_SECONDS),
+            id="deliver",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=now,
+        )
         scheduler.start()
         log.info("watcher running: %d sources, owner=%s", len(config.source), svc.owner)
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import uuid
@@ -21,7 +20,7 @@ from watcher.fetch import Fetcher, FetchSettings
 from watcher.match import Matcher
 from watcher.outbox import DeliveryReport, Outbox
 from watcher.registry import load_registry
-from watcher.rounds import RoundContext, RunSummary, run_round
+from watcher.rounds import RoundContext, RunSummary, run_rounds
 from watcher.route import channels_for
 
 __all__ = ["CheckReport", "Service"]
@@ -49,10 +48,15 @@ class Service:
         w = config.watcher
         self.fetcher = Fetcher(
             FetchSettings(
-                user_agent=w.user_agent, timeout=w.timeout, max_body_bytes=int(w.max_body_mb * 1024 * 1024),
-                concurrency=w.concurrency, per_host=w.per_host, retries=w.retries, backoff=w.backoff,
+                user_agent=w.user_agent,
+                timeout=w.timeout,
+                max_body_bytes=int(w.max_body_mb * 1024 * 1024),
+                concurrency=w.concurrency,
+                per_host=w.per_host,
+                retries=w.retries,
+                backoff=w.backoff,
             )
-        )  # fmt: skip
+        )
         self.matcher = Matcher(config.person)
         self.outbox = Outbox(self.engine, config, self.store, self.owner)
         self.ctx = RoundContext(
@@ -78,7 +82,7 @@ class Service:
             [self.config.source_by_id(i) for i in source_ids] if source_ids else list(self.config.source)
         )
         sources = [s for s in sources if s.enabled or s.id in source_ids]
-        return list(await asyncio.gather(*(run_round(self.ctx, s, force=force, now=now) for s in sources)))
+        return await run_rounds(self.ctx, sources, force=force, now=now)
 
     async def check(self, source_ids: Sequence[str] = (), *, now: datetime | None = None) -> CheckReport:
         """One round of every (or the named) source now, then deliver everything pending."""

@@ -55,10 +55,16 @@ class AlertView:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "id": self.id, "created_at": self.created_at, "event": self.event, "person": self.person_id,
-            "source": self.source_id, "record": self.record_key, "score": self.score,
-            "deliveries": [{"channel": c, "status": s} for c, s in self.deliveries], "content": self.content,
-        }  # fmt: skip
+            "id": self.id,
+            "created_at": self.created_at,
+            "event": self.event,
+            "person": self.person_id,
+            "source": self.source_id,
+            "record": self.record_key,
+            "score": self.score,
+            "deliveries": [{"channel": c, "status": s} for c, s in self.deliveries],
+            "content": self.content,
+        }
 
 
 def _iso(value: Any) -> str | None:
@@ -83,11 +89,15 @@ def read_status(config: Config) -> StatusReport:
         st = states.get(source.id)
         rows.append(
             SourceHealth(
-                source.id, source.adapter, _iso(st.last_run_at) if st else None,
-                _iso(st.last_success_at) if st else None, st.consecutive_failures if st else 0,
-                _iso(st.next_due_at) if st else None, st.last_error if st else None,
+                source.id,
+                source.adapter,
+                _iso(st.last_run_at) if st else None,
+                _iso(st.last_success_at) if st else None,
+                st.consecutive_failures if st else 0,
+                _iso(st.next_due_at) if st else None,
+                st.last_error if st else None,
             )
-        )  # fmt: skip
+        )
     channels = {cid: mask_url(url) for cid, url in config.channel_urls.items()}
     return StatusReport(rows, counts["pending"], counts["sent"], counts["dead"], channels)
 

@@ -7,10 +7,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import SQLModel, col, create_engine
 
 from watcher.db.tables import SCHEMA_VERSION, Meta
 from watcher.errors import StoreError
@@ -39,18 +39,25 @@ def open_engine(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
     try:
         _create_schema(engine)
-        _check_version(engine)
     except OperationalError as exc:
         raise StoreError(f"cannot use database {engine.url!r}: {exc.orig}") from None
     return engine
 
 
 def _create_schema(engine: Engine) -> None:
-    """Create missing tables; processes starting together take turns (no 'already exists' race)."""
+    """Create missing tables and check the schema version. Processes starting together take turns
+    (an advisory lock on PostgreSQL, the write lock on SQLite), so neither sees a half-made schema."""
     with engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE holds the write lock
         if is_postgres(engine):
             conn.execute(text("SELECT pg_advisory_xact_lock(73510001)"))
         SQLModel.metadata.create_all(conn)
+        version = conn.execute(select(col(Meta.value)).where(col(Meta.key) == "schema_version")).scalar()
+        if version is None:
+            conn.execute(insert(Meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+        elif int(version) > SCHEMA_VERSION:
+            raise StoreError(
+                f"database schema version {version} is newer than this watcher's ({SCHEMA_VERSION}): upgrade"
+            )
 
 
 def _prepare_sqlite_file(path: Path) -> None:
@@ -78,16 +85,3 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
 def _sqlite_begin(conn: Any) -> None:
     # Take the write lock at the start: two processes never interleave a read-modify-write.
     conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def _check_version(engine: Engine) -> None:
-    with Session(engine) as session:
-        row = session.exec(select(Meta).where(Meta.key == "schema_version")).first()
-        if row is None:
-            session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
-            session.commit()
-        elif int(row.value) > SCHEMA_VERSION:
-            raise StoreError(
-                f"database schema version {row.value} is newer than this watcher"
-                f" ({SCHEMA_VERSION}); upgrade watcher"
-            )

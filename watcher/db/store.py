@@ -9,13 +9,16 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import or_, update
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, bindparam, insert, or_, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
+from watcher.db.engine import is_postgres
 from watcher.db.tables import (
     Alert,
     Delivery,
@@ -33,6 +36,9 @@ from watcher.models import KEYWORD_MATCH, Fetched, Match, Record
 __all__ = ["CacheEntry", "NewAlert", "RoundOutcome", "RoundState", "Store", "utc"]
 
 Router = Callable[[str, str | None, str, float | None], list[str]]  # event, person, source, score -> channels
+
+
+T = TypeVar("T")
 
 
 def utc(moment: datetime) -> datetime:
@@ -97,35 +103,75 @@ class Store:
         self.engine = engine
         self.router = router
 
-    # -- sources: schedule and lease ------------------------------------------------------------
+    # -- the start of a round: lease, run row and state, in one transaction -----------------------
+    def begin_rounds(
+        self,
+        claims: list[tuple[str, datetime]],
+        owner: str,
+        *,
+        now: datetime,
+        lease: timedelta,
+        force: bool,
+    ) -> dict[str, tuple[int, RoundState]]:
+        """Take each (source, next due time) for one round, unless another process holds it or
+        (unless forced) it is not due. Returns, for each source taken, its run id and what the round
+        needs to know. One transaction, in Core statements: this runs for every source every round."""
+        now = utc(now)
+        ids = [source_id for source_id, _ in claims]
+        if not ids:
+            return {}
+        state, run = SourceState.__table__, Run.__table__  # type: ignore[attr-defined]
+        with self.engine.begin() as conn:
+            dialect_insert = pg_insert if is_postgres(self.engine) else sqlite_insert
+            conn.execute(
+                dialect_insert(state).on_conflict_do_nothing(),
+                [{"source_id": i, "consecutive_failures": 0, "failure_alerted": False} for i in ids],
+            )
+            free = or_(state.c.lease_until.is_(None), state.c.lease_until < now)
+            due = or_(state.c.next_due_at.is_(None), state.c.next_due_at <= now)
+            query = select(state.c.source_id).where(state.c.source_id.in_(ids), free)
+            if is_postgres(self.engine):
+                query = query.with_for_update(skip_locked=True)
+            taken = set(conn.execute(query if force else query.where(due)).scalars())
+            if not taken:
+                return {}
+            due_at = dict(claims)
+            conn.execute(
+                update(state).where(state.c.source_id == bindparam("sid")),
+                [
+                    {
+                        "sid": i,
+                        "lease_owner": owner,
+                        "lease_until": now + lease,
+                        "next_due_at": utc(due_at[i]),
+                        "last_run_at": now,
+                    }
+                    for i in taken
+                ],
+            )
+            run_ids = {}
+            for source_id in sorted(taken):
+                run_ids[source_id] = conn.execute(
+                    insert(run)
+                    .values(
+                        source_id=source_id,
+                        started_at=now,
+                        status="running",
+                        requests=0,
+                        not_modified=0,
+                        records=0,
+                        changes=0,
+                    )
+                    .returning(run.c.id)
+                ).scalar_one()
+            states = self._round_states(conn, sorted(taken))
+        return {i: (int(run_ids[i]), states[i]) for i in taken}
+
     def claim_source(
         self, source_id: str, owner: str, *, now: datetime, lease: timedelta, next_due: datetime, force: bool
     ) -> bool:
-        """Take the source for one round unless another process holds it or (unless forced) it is not due."""
-        now = utc(now)
-        with Session(self.engine) as s:
-            if s.get(SourceState, source_id) is None:
-                s.add(SourceState(source_id=source_id))
-                try:
-                    s.commit()
-                except IntegrityError:
-                    s.rollback()
-        with Session(self.engine) as s:
-            cond = [
-                col(SourceState.source_id) == source_id,
-                or_(col(SourceState.lease_until).is_(None), col(SourceState.lease_until) < now),
-            ]
-            if not force:
-                cond.append(or_(col(SourceState.next_due_at).is_(None), col(SourceState.next_due_at) <= now))
-            result = s.execute(
-                update(SourceState)
-                .where(*cond)
-                .values(
-                    lease_owner=owner, lease_until=now + lease, next_due_at=utc(next_due), last_run_at=now
-                )
-            )
-            s.commit()
-            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        """begin_rounds for one source: for tests and tools."""
+        return bool(self.begin_rounds([(source_id, next_due)], owner, now=now, lease=lease, force=force))
 
     def release_source(self, source_id: str, owner: str) -> None:
         with Session(self.engine) as s:
@@ -136,20 +182,14 @@ class Store:
             )
             s.commit()
 
-    def start_run(self, source_id: str, now: datetime) -> int:
-        with Session(self.engine) as s:
-            run = Run(source_id=source_id, started_at=utc(now))
-            s.add(run)
-            s.commit()
-            assert run.id is not None
-            return run.id
-
-    # -- what a round needs to know -------------------------------------------------------------
-    def round_state(self, source_id: str) -> RoundState:
-        with Session(self.engine) as s:
-            state = s.get(SourceState, source_id) or SourceState(source_id=source_id)
-            cache = {
-                c.request_key: CacheEntry(
+    def _round_states(self, conn: Connection, source_ids: list[str]) -> dict[str, RoundState]:
+        state, cache_t = SourceState.__table__, RequestCache.__table__  # type: ignore[attr-defined]
+        record_t, match_t = StoredRecord.__table__, MatchRow.__table__  # type: ignore[attr-defined]
+        caches: dict[str, dict[str, CacheEntry]] = {i: {} for i in source_ids}
+        stored: dict[str, dict[str, Stored]] = {i: {} for i in source_ids}
+        for chunk in _chunks(source_ids, 500):
+            for c in conn.execute(select(cache_t).where(cache_t.c.source_id.in_(chunk))):
+                caches[c.source_id][c.request_key] = CacheEntry(
                     c.etag,
                     c.last_modified,
                     c.sha256,
@@ -157,93 +197,150 @@ class Store:
                     c.adapter_version,
                     json.loads(c.result_meta),
                 )
-                for c in s.exec(select(RequestCache).where(RequestCache.source_id == source_id))
-            }
-            rows = s.exec(
-                select(StoredRecord).where(
-                    StoredRecord.source_id == source_id, col(StoredRecord.removed_at).is_(None)
-                )
-            ).all()
+            active = and_(record_t.c.source_id.in_(chunk), record_t.c.removed_at.is_(None))
             people: dict[int, set[str]] = {}
-            ids = [r.id for r in rows if r.id is not None]
-            for chunk in _chunks(ids, 500):
-                for m in s.exec(select(MatchRow).where(col(MatchRow.record_id).in_(chunk))):
-                    people.setdefault(m.record_id, set()).add(m.person_id)
-            stored = {
-                r.key: Stored(
-                    Record.from_content(r.key, json.loads(r.content)),
-                    r.content_hash,
-                    frozenset(people.get(r.id or -1, set())),
-                )
-                for r in rows
-            }
-            return RoundState(
-                state.cursor,
-                state.watch_fingerprint,
-                state.adapter_version,
-                state.last_record_count,
-                cache,
-                stored,
+            matches = select(match_t.c.record_id, match_t.c.person_id).join(
+                record_t, record_t.c.id == match_t.c.record_id
             )
+            for record_id, person_id in conn.execute(matches.where(active)):
+                people.setdefault(record_id, set()).add(person_id)
+            rows = sa_select(
+                record_t.c.id,
+                record_t.c.source_id,
+                record_t.c.key,
+                record_t.c.content,
+                record_t.c.content_hash,
+            )
+            for rid, source_id, key, content, content_hash in conn.execute(rows.where(active)):
+                record = Record.from_content(key, json.loads(content))
+                stored[source_id][key] = Stored(record, content_hash, frozenset(people.get(rid, ())))
+        out = {}
+        for row in conn.execute(select(state).where(state.c.source_id.in_(source_ids))):
+            i = row.source_id
+            out[i] = RoundState(
+                row.cursor,
+                row.watch_fingerprint,
+                row.adapter_version,
+                row.last_record_count,
+                caches[i],
+                stored[i],
+            )
+        return out
 
     # -- the end of a round ---------------------------------------------------------------------
-    def finish_unchanged(
-        self, source_id: str, run_id: int, now: datetime, requests: int, not_modified: int
-    ) -> None:
+    def finish_unchanged(self, runs: list[tuple[str, int, int, int]], now: datetime) -> None:
+        """Close (source id, run id, requests, 304s) rounds that found nothing new, in one transaction."""
+        now = utc(now)
         with Session(self.engine) as s:
-            self._finish_run(s, run_id, now, "unchanged", requests=requests, not_modified=not_modified)
-            self._mark_success(s, source_id, now, None)
+            run = Run.__table__  # type: ignore[attr-defined]
+            s.connection().execute(
+                update(run).where(run.c.id == bindparam("rid")),
+                [
+                    {"rid": r, "finished_at": now, "status": "unchanged", "requests": n, "not_modified": nm}
+                    for _, r, n, nm in runs
+                ],
+            )
+            state = SourceState.__table__  # type: ignore[attr-defined]
+            ids = [source_id for source_id, *_ in runs]
+            recovered = s.connection().execute(
+                select(state.c.source_id).where(state.c.source_id.in_(ids), state.c.failure_alerted)
+            )
+            for source_id in list(recovered.scalars()):
+                self.add_alert(
+                    s, _health_alert("source_recovered", source_id, now, "the source works again"), now
+                )
+            s.connection().execute(
+                update(state).where(state.c.source_id == bindparam("sid")),
+                [{"sid": i, **_SUCCESS, "last_success_at": now} for i in ids],
+            )
             s.commit()
 
     def commit_round(self, out: RoundOutcome) -> int:
-        """Store everything the round found, with its alerts, in one transaction; return the alert count."""
-        now = utc(out.now)
-        with Session(self.engine) as s:
-            snapshots = self._save_snapshots(s, out)
-            alerts = 0
-            for t in out.transitions:
-                alerts += self._apply(s, out, t, snapshots, now)
-            self._finish_run(
-                s, out.run_id, now, "ok", requests=out.requests, not_modified=out.not_modified,
-                records=out.records, changes=len(out.transitions),
-            )  # fmt: skip
-            self._mark_success(s, out.source_id, now, out)
-            s.commit()
-            return alerts
+        """commit_rounds for one round."""
+        return self.commit_rounds([out])[0]
 
-    def _save_snapshots(self, s: Session, out: RoundOutcome) -> dict[str, int]:
-        ids: dict[str, int] = {}
-        for request_key, fetched in out.new_bodies:
-            snap = Snapshot(
-                source_id=out.source_id,
-                run_id=out.run_id,
-                url=fetched.url,
-                method=fetched.request.method,
-                status=fetched.status,
-                request_headers=json.dumps(dict(fetched.request.headers)),
-                response_headers=json.dumps(dict(fetched.headers)),
-                sha256=fetched.sha256,
-                size=len(fetched.body),
-                fetched_at=utc(fetched.fetched_at),
+    def commit_rounds(self, outcomes: list[RoundOutcome]) -> list[int]:
+        """Store everything the rounds found, with their alerts, in one transaction (a group commit:
+        the record changes and the alerts reporting them commit together or not at all). Returns
+        each round's alert count. Bookkeeping rows go in batches of Core statements."""
+        with Session(self.engine) as s:
+            conn = s.connection()
+            snapshots = self._save_snapshots(conn, outcomes)
+            counts = []
+            for out in outcomes:
+                now = utc(out.now)
+                counts.append(
+                    sum(self._apply(s, out, t, snapshots[out.run_id], now) for t in out.transitions)
+                )
+            run = Run.__table__  # type: ignore[attr-defined]
+            conn.execute(
+                update(run).where(run.c.id == bindparam("rid")),
+                [
+                    {
+                        "rid": o.run_id,
+                        "finished_at": utc(o.now),
+                        "status": "ok",
+                        "requests": o.requests,
+                        "not_modified": o.not_modified,
+                        "records": o.records,
+                        "changes": len(o.transitions),
+                    }
+                    for o in outcomes
+                ],
             )
-            s.add(snap)
-            s.flush()
-            assert snap.id is not None
-            ids[request_key] = snap.id
-            cache = s.get(RequestCache, (out.source_id, request_key))
-            values: dict[str, Any] = {
-                "etag": fetched.headers.get("etag"),
-                "last_modified": fetched.headers.get("last-modified"),
-                "sha256": fetched.sha256,
-                "snapshot_id": snap.id,
-                "adapter_version": out.adapter_version,
-                "result_meta": json.dumps(out.cache_meta.get(request_key, {})),
-            }
-            if cache is None:
-                s.add(RequestCache(source_id=out.source_id, request_key=request_key, **values))
-            else:
-                for k, v in values.items():
-                    setattr(cache, k, v)
+            for out in outcomes:
+                self._mark_success(s, out.source_id, out.now, out)
+            s.commit()
+            return counts
+
+    def _save_snapshots(self, conn: Connection, outcomes: list[RoundOutcome]) -> dict[int, dict[str, int]]:
+        """Snapshot rows for every new body, and the request cache pointing at them; run id -> key -> id."""
+        snap_t, cache_t = Snapshot.__table__, RequestCache.__table__  # type: ignore[attr-defined]
+        rows, owners = [], []
+        for out in outcomes:
+            for request_key, f in out.new_bodies:
+                owners.append((out, request_key, f))
+                rows.append(
+                    {
+                        "source_id": out.source_id,
+                        "run_id": out.run_id,
+                        "url": f.url,
+                        "method": f.request.method,
+                        "status": f.status,
+                        "request_headers": json.dumps(dict(f.request.headers)),
+                        "response_headers": json.dumps(dict(f.headers)),
+                        "sha256": f.sha256,
+                        "size": len(f.body),
+                        "fetched_at": utc(f.fetched_at),
+                    }
+                )
+        ids: dict[int, dict[str, int]] = {out.run_id: {} for out in outcomes}
+        if not rows:
+            return ids
+        inserted = conn.execute(insert(snap_t).returning(snap_t.c.id, sort_by_parameter_order=True), rows)
+        caches = []
+        for (out, request_key, f), snapshot_id in zip(owners, inserted.scalars(), strict=True):
+            ids[out.run_id][request_key] = snapshot_id
+            caches.append(
+                {
+                    "source_id": out.source_id,
+                    "request_key": request_key,
+                    "etag": f.headers.get("etag"),
+                    "last_modified": f.headers.get("last-modified"),
+                    "sha256": f.sha256,
+                    "snapshot_id": snapshot_id,
+                    "adapter_version": out.adapter_version,
+                    "result_meta": json.dumps(out.cache_meta.get(request_key, {})),
+                }
+            )
+        upsert = (pg_insert if is_postgres(self.engine) else sqlite_insert)(cache_t)
+        changing = ("etag", "last_modified", "sha256", "snapshot_id", "adapter_version", "result_meta")
+        conn.execute(
+            upsert.on_conflict_do_update(
+                index_elements=["source_id", "request_key"], set_={c: upsert.excluded[c] for c in changing}
+            ),
+            caches,
+        )
         return ids
 
     def _apply(
@@ -259,9 +356,14 @@ class Store:
         content = json.dumps(record.content(), ensure_ascii=False, sort_keys=True)
         if row is None:
             row = StoredRecord(
-                source_id=out.source_id, key=record.key, version=0, content_hash=record.content_hash(),
-                content=content, first_seen=now, last_seen=now,
-            )  # fmt: skip
+                source_id=out.source_id,
+                key=record.key,
+                version=0,
+                content_hash=record.content_hash(),
+                content=content,
+                first_seen=now,
+                last_seen=now,
+            )
             s.add(row)
         if t.new_version:
             row.version += 1
@@ -276,10 +378,15 @@ class Store:
             assert row.id is not None
             s.add(
                 RecordVersion(
-                    record_id=row.id, version=row.version, event=t.change.event,
-                    content_hash=record.content_hash(), content=content, snapshot_id=snapshot_id, seen_at=now,
+                    record_id=row.id,
+                    version=row.version,
+                    event=t.change.event,
+                    content_hash=record.content_hash(),
+                    content=content,
+                    snapshot_id=snapshot_id,
+                    seen_at=now,
                 )
-            )  # fmt: skip
+            )
         s.flush()
         assert row.id is not None
         self._save_matches(s, row.id, t.matches, now)
@@ -338,12 +445,17 @@ class Store:
                 "version": row.version,
             }
             alert = NewAlert(
-                event=event, source_id=out.source_id, content=content,
+                event=event,
+                source_id=out.source_id,
+                content=content,
                 person_id=None if person_id == KEYWORD_MATCH else person_id,
                 dedupe_key=f"{out.source_id}|{row.key}|v{row.version}|{person_id}|{event}",
-                score=match.score if match else None, record_id=row.id, record_key=row.key,
-                record_version=row.version, snapshot_id=snapshot_id,
-            )  # fmt: skip
+                score=match.score if match else None,
+                record_id=row.id,
+                record_key=row.key,
+                record_version=row.version,
+                snapshot_id=snapshot_id,
+            )
             count += self.add_alert(s, alert, now)
         return count
 
@@ -352,11 +464,18 @@ class Store:
         if s.exec(select(Alert.id).where(Alert.dedupe_key == alert.dedupe_key)).first() is not None:
             return 0
         row = Alert(
-            dedupe_key=alert.dedupe_key, created_at=now, event=alert.event, source_id=alert.source_id,
-            person_id=alert.person_id, record_id=alert.record_id, record_key=alert.record_key,
-            record_version=alert.record_version, snapshot_id=alert.snapshot_id, score=alert.score,
+            dedupe_key=alert.dedupe_key,
+            created_at=now,
+            event=alert.event,
+            source_id=alert.source_id,
+            person_id=alert.person_id,
+            record_id=alert.record_id,
+            record_key=alert.record_key,
+            record_version=alert.record_version,
+            snapshot_id=alert.snapshot_id,
+            score=alert.score,
             content=json.dumps(alert.content, ensure_ascii=False),
-        )  # fmt: skip
+        )
         s.add(row)
         s.flush()
         assert row.id is not None
@@ -365,31 +484,28 @@ class Store:
         return 1
 
     def _finish_run(self, s: Session, run_id: int, now: datetime, status: str, **counts: int) -> None:
-        run = s.get(Run, run_id)
-        if run is not None:
-            run.finished_at, run.status = utc(now), status
-            for k, v in counts.items():
-                setattr(run, k, v)
-            s.add(run)
+        s.execute(
+            update(Run).where(col(Run.id) == run_id).values(finished_at=utc(now), status=status, **counts)
+        )
 
     def _mark_success(self, s: Session, source_id: str, now: datetime, out: RoundOutcome | None) -> None:
-        state = s.get(SourceState, source_id) or SourceState(source_id=source_id)
-        recovered = state.failure_alerted
-        state.last_success_at = utc(now)
-        state.consecutive_failures = 0
-        state.failure_alerted = False
-        state.last_error = None
-        state.lease_owner = state.lease_until = None
+        state = SourceState.__table__  # type: ignore[attr-defined]
+        conn = s.connection()
+        recovered = conn.execute(
+            sa_select(state.c.failure_alerted).where(state.c.source_id == source_id)
+        ).scalar_one_or_none()
+        values: dict[str, Any] = {**_SUCCESS, "last_success_at": utc(now)}
         if out is not None:
-            state.cursor = out.cursor
-            state.watch_fingerprint = out.fingerprint
-            state.adapter_version = out.adapter_version
-            state.last_record_count = out.records
-        s.add(state)
-        if recovered:
-            self.add_alert(
-                s, _health_alert("source_recovered", source_id, now, "the source works again"), utc(now)
+            values.update(
+                cursor=out.cursor,
+                watch_fingerprint=out.fingerprint,
+                adapter_version=out.adapter_version,
+                last_record_count=out.records,
             )
+        conn.execute(update(state).where(state.c.source_id == source_id).values(**values))
+        if recovered:
+            alert = _health_alert("source_recovered", source_id, now, "the source works again")
+            self.add_alert(s, alert, utc(now))
 
     # -- failures -------------------------------------------------------------------------------
     def fail_round(self, source_id: str, run_id: int, now: datetime, error: str, alert_after: int) -> None:
@@ -409,6 +525,15 @@ class Store:
                 self.add_alert(s, _health_alert("source_failed", source_id, now, text, run_id), utc(now))
             s.add(state)
             s.commit()
+
+
+_SUCCESS = {
+    "consecutive_failures": 0,
+    "failure_alerted": False,
+    "last_error": None,
+    "lease_owner": None,
+    "lease_until": None,
+}
 
 
 def _health_alert(
@@ -434,6 +559,6 @@ def _match_json(match: Match | None) -> dict[str, Any] | None:
     }
 
 
-def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
+def _chunks(items: list[T], size: int) -> Iterable[list[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]

@@ -182,8 +182,10 @@ def run_demo(console: Console, keep: Path | None = None) -> int:
         )
         config = load_config(config_path)
         console.rule("[bold]watcher demo")
-        console.print(f"Watching {len(config.person)} people in {len(config.source)} recorded sources "
-                      f"(served on http://{address}); alerts go to a local webhook via Apprise.")  # fmt: skip
+        console.print(
+            f"Watching {len(config.person)} people in {len(config.source)} recorded sources "
+            f"(served on http://{address}); alerts go to a local webhook via Apprise."
+        )
         for number, edit, story in (
             (1, None, "the sources as recorded"),
             (2, _round_two, "a hearing moved to 2:15pm; the UN entry amended"),
