@@ -1,72 +1,102 @@
-"""First matcher: folded, transliterated name tokens, blocked by token, scored with rapidfuzz."""
+"""The matcher: watched people, indexed; records judged against the few the index proposes.
+
+A decision takes the best of: each watched name form against each published name (`align.judge`), and
+against each capitalised run of the record's text (`text`); then the qualifiers (`qualifiers`) raise or
+lower the score; a watched case number found in the record's fields or text is a match of its own.
+"""
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from anyascii import anyascii
-from rapidfuzz import fuzz
-
+from watcher.match.align import NameResult, judge, middle_words
+from watcher.match.index import BlockIndex
+from watcher.match.normalize import Token, tokenize_name
+from watcher.match.qualifiers import Qualifier, birth_date, case_number_found, nationality
+from watcher.match.text import Run, nominatives, runs, text_compare
 from watcher.models import Match, Person, Record
 
-THRESHOLD = 0.88
-_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+THRESHOLD = 0.75
+CASE_NUMBER_SCORE = 0.98
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
     match: bool
     score: float
-    matched: str
-    via: str
+    matched: str  # the published name or text excerpt
+    via: str  # the watched name form (or case number) it met
     explanation: str
 
 
-def fold(name: str) -> str:
-    """Case, diacritics and script folded to plain lower-case ASCII words."""
-    text = unicodedata.normalize("NFKC", name)
-    ascii_text = anyascii(text).lower()
-    return " ".join(_WORD.findall(ascii_text))
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A decision before its explanation is written (most candidates are rejected unexplained)."""
+
+    match: bool
+    score: float
+    matched: str
+    via: str
+    result: NameResult | None = None
+    in_text: bool = False
+    quals: tuple[Qualifier, ...] = ()
+    note: str = ""
+
+    def decision(self) -> Decision:
+        if self.result is None:
+            return Decision(self.match, self.score, self.matched, self.via, self.note)
+        text = _explain(self.result, self.matched, self.via, self.in_text, self.quals, self.score, self.match)
+        return Decision(self.match, self.score, self.matched, self.via, text)
+
+
+@dataclass(frozen=True, slots=True)
+class Watched:
+    """A person with their name forms tokenized once."""
+
+    person: Person
+    forms: tuple[tuple[str, tuple[Token, ...]], ...]
+    middles: tuple[Token, ...]
+
+    @classmethod
+    def of(cls, person: Person) -> Watched:
+        forms = tuple((n, tokenize_name(n)) for n in dict.fromkeys(person.names) if tokenize_name(n))
+        return cls(person, forms, tuple(middle_words([t for _, t in forms])))
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What a record offers the matcher, prepared once per record."""
+
+    names: tuple[tuple[str, tuple[Token, ...]], ...]
+    runs: tuple[Run, ...]
+    birth_dates: tuple[str, ...]
+    nationalities: tuple[str, ...]
+    fields: dict[str, str]
+    text: str
 
 
 class Matcher:
-    """Holds the watchlist as an index of folded name tokens."""
+    """Holds the watchlist as a blocking index; judges records against the candidates it proposes."""
 
     def __init__(self, people: Sequence[Person], threshold: float = THRESHOLD) -> None:
         self.people = {p.id: p for p in people}
         self.threshold = threshold
-        self._forms: dict[str, list[tuple[str, str]]] = {}
-        self._index: dict[str, set[str]] = defaultdict(set)
-        for person in people:
-            forms = [(fold(n), n) for n in person.names if fold(n)]
-            self._forms[person.id] = forms
-            for folded, _ in forms:
-                for token in folded.split():
-                    self._index[token].add(person.id)
+        self._watched = [Watched.of(p) for p in people]
+        self._index = BlockIndex([[t for _, t in w.forms] for w in self._watched])
+        self._with_cases = [i for i, w in enumerate(self._watched) if w.person.case_numbers]
 
     def match_record(self, record: Record) -> list[Match]:
-        best: dict[str, Decision] = {}
-        candidates: set[str] = set()
-        folded_names = [(fold(n), n) for n in record.names]
-        for folded, _ in folded_names:
-            for token in folded.split():
-                candidates |= self._index.get(token, set())
-        folded_text = fold(record.text) if record.text else ""
-        if folded_text:
-            for token in set(folded_text.split()):
-                candidates |= self._index.get(token, set())
-        for pid in candidates:
-            person = self.people[pid]
-            decision = self._decide(
-                person, folded_names, folded_text, record.birth_dates, record.nationalities
-            )
-            if decision.match:
-                best[pid] = decision
-        return [Match(pid, d.score, d.matched, d.via, d.explanation) for pid, d in sorted(best.items())]
+        evidence = _evidence(
+            record.names, record.text, record.birth_dates, record.nationalities, record.fields
+        )
+        found: list[Match] = []
+        for i, forms in sorted(self._candidates(evidence).items()):
+            verdict = self._verdict(self._watched[i], evidence, forms)
+            if verdict.match:
+                d = verdict.decision()
+                found.append(Match(self._watched[i].person.id, d.score, d.matched, d.via, d.explanation))
+        return found
 
     def decide(
         self,
@@ -77,48 +107,111 @@ class Matcher:
         birth_date: str | None = None,
         nationality: str | None = None,
     ) -> Decision:
-        names = [(fold(name), name)] if name else []
-        return self._decide(
-            person,
-            names,
-            fold(text) if text else "",
+        """One explained judgement of one person against a name and/or a text."""
+        watched = next((w for w in self._watched if w.person == person), None) or Watched.of(person)
+        evidence = _evidence(
+            (name,) if name else (),
+            text or "",
             (birth_date,) if birth_date else (),
             (nationality,) if nationality else (),
+            {},
         )
+        return self._judge(watched, evidence)
 
-    def _decide(
-        self,
-        person: Person,
-        names: list[tuple[str, str]],
-        folded_text: str,
-        birth_dates: Sequence[str],
-        nationalities: Sequence[str],
-    ) -> Decision:
-        forms = self._forms.get(person.id) or [(fold(n), n) for n in person.names]
-        score, matched, via, rule = 0.0, "", "", ""
-        for folded, original in names:
-            for pform, poriginal in forms:
-                s = fuzz.token_sort_ratio(folded, pform) / 100
-                if s > score:
-                    score, matched, via, rule = s, original, poriginal, "name similarity"
-        if folded_text:
-            padded = f" {folded_text} "
-            for pform, poriginal in forms:
-                if f" {pform} " in padded and score < 1.0:
-                    score, matched, via, rule = 1.0, pform, poriginal, "full name in text"
-        notes = [f"{rule} {score:.2f}: '{matched}' ~ '{via}'"] if rule else ["no name form met"]
-        if person.birth_date and birth_dates:
-            if any(_dates_agree(person.birth_date, d) for d in birth_dates):
-                notes.append(f"birth date agrees ({person.birth_date})")
-            else:
-                score *= 0.5
-                notes.append(f"birth date conflicts ({', '.join(birth_dates)} vs {person.birth_date})")
-        if person.nationalities and nationalities and not set(person.nationalities) & set(nationalities):
-            score *= 0.8
-            notes.append(f"nationality differs ({', '.join(nationalities)})")
-        return Decision(score >= self.threshold, round(score, 3), matched, via, "; ".join(notes))
+    def _candidates(self, ev: Evidence) -> dict[int, set[int] | None]:
+        """Candidate people, each with the forms the index found (None: all forms)."""
+        slots: set[tuple[int, int]] = set()
+        for _, tokens in ev.names:
+            slots |= self._index.candidates(tokens, typos=True)
+        for run in ev.runs:
+            extra = [h for t in run.tokens for _, h in nominatives(t.text)]
+            slots |= self._index.candidates(run.tokens, typos=False, extra=extra)
+        out: dict[int, set[int] | None] = {i: None for i in self._with_cases}
+        for person, form in slots:
+            forms = out.setdefault(person, set())
+            if forms is not None:
+                forms.add(form)
+        return out
+
+    def _judge(self, w: Watched, ev: Evidence) -> Decision:
+        return self._verdict(w, ev).decision()
+
+    def _verdict(self, w: Watched, ev: Evidence, forms: set[int] | None = None) -> Verdict:
+        case = case_number_found(w.person.case_numbers, ev.fields, ev.text)
+        if case is not None:
+            number, where = case
+            return Verdict(
+                True,
+                CASE_NUMBER_SCORE,
+                number,
+                number,
+                note=f"watched case number '{number}' found in {where}",
+            )
+        best = self._best_name(w, ev, forms)
+        if best is None:
+            return Verdict(False, 0.0, "", "", note="no name or text to compare")
+        result, matched, via, in_text = best
+        quals = (
+            birth_date(w.person.birth_date, ev.birth_dates),
+            nationality(w.person.nationalities, ev.nationalities),
+        )
+        score = result.score
+        for q in quals:
+            score = q.apply(score)
+        ok = result.ok and score >= self.threshold
+        return Verdict(ok, round(score, 3), matched, via, result, in_text, quals)
+
+    def _best_name(
+        self, w: Watched, ev: Evidence, forms: set[int] | None
+    ) -> tuple[NameResult, str, str, bool] | None:
+        best: tuple[NameResult, str, str, bool] | None = None
+        for f, (via, q_tokens) in enumerate(w.forms):
+            if forms is not None and f not in forms:
+                continue
+            for name, c_tokens in ev.names:
+                r = judge(q_tokens, c_tokens, middles=w.middles)
+                if best is None or (r.ok, r.score) > (best[0].ok, best[0].score):
+                    best = (r, name, via, False)
+            for run in ev.runs:
+                r = judge(q_tokens, run.tokens, in_text=True, comparer=text_compare)
+                if best is None or (r.ok, r.score) > (best[0].ok, best[0].score):
+                    best = (r, run.text, via, True)
+        return best
 
 
-def _dates_agree(a: str, b: str) -> bool:
-    n = min(len(a), len(b))
-    return a[:n] == b[:n]
+def _evidence(
+    names: Sequence[str],
+    text: str,
+    birth_dates: Sequence[str],
+    nationalities: Sequence[str],
+    fields: Mapping[str, str],
+) -> Evidence:
+    tokenized = tuple((n, tokenize_name(n)) for n in dict.fromkeys(names) if n and tokenize_name(n))
+    found_runs = tuple(runs(text)) if text else ()
+    return Evidence(tokenized, found_runs, tuple(birth_dates), tuple(nationalities), dict(fields), text)
+
+
+def _explain(
+    result: NameResult,
+    matched: str,
+    via: str,
+    in_text: bool,
+    quals: Sequence[Qualifier],
+    score: float,
+    ok: bool,
+) -> str:
+    where = "text mentions" if in_text else "name"
+    if result.ok:
+        parts = [f"{where} '{matched}' meets watched name '{via}': {result.describe()}"]
+        if result.extra:
+            parts.append(f"also names {', '.join(repr(e) for e in result.extra)} (not on the watchlist)")
+        if result.weak:
+            parts.append(result.weak)
+    else:
+        parts = [f"no match: {where} '{matched}' against watched name '{via}': {result.reason}"]
+        if result.pairs:
+            parts.append(f"met: {result.describe()}")
+    parts += [q.note for q in quals if q.note]
+    verdict = "match" if ok else "below threshold" if result.ok else "not a match"
+    parts.append(f"score {score:.2f} ({verdict})")
+    return "; ".join(parts)

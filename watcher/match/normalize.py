@@ -1,0 +1,159 @@
+"""A name as written -> a list of tokens carrying every reading the matcher compares.
+
+Handles Unicode normalisation, case, punctuation, hyphens and apostrophes, initials ("E.N.O."), particles
+that may be written or not (al-, bin, von, de), patronymic markers (oğlu, qızı, uulu, кызы) and patronymics
+by their suffix (-ovich, -ovna, -uly, -qyzy), which are optional when two names are compared.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+from watcher.match.chinese import is_chinese, pinyin_readings
+from watcher.match.cognates import group_of
+from watcher.match.keys import key, skeleton, undouble
+from watcher.match.translit import arabic_consonants, readings, script_of, split_cjk
+
+PARTICLES = frozenset(
+    "al el ul bin ibn bint ben binti van von der den de da di du dos das la le del della ter ten "
+    "ал аль эль бин ибн".split()
+)
+# Words between the given name and surname marking the one before them as a patronymic.
+PATRONYMIC_MARKERS = frozenset(
+    "oglu ogly ogli oghlu gizi qizi kizi kyzy qyzy uulu uly ulu оглы оглу кызы гызы қызы уулу улы ұлы".split()
+)
+TITLES = frozenset(
+    "mr mrs ms miss dr prof sir mme mlle monsieur madame herr frau hr fr sheikh "
+    "г-н г-жа господин госпожа гражданин гражданка".split()
+)
+_PATRONYMIC_KEY = re.compile(r"(oviC|eviC|aviC|ovna|evna|auna|euna|iCna|ivna|uli|ulu|kizi|kiSi)$")
+_SPLIT = re.compile(r"[\s,;/()\[\]\"“”«»]+|(?<=\w)[-‐‑–—](?=\w)")
+_APOSTROPHES = re.compile(r"['’ʼʻ`´]")
+_INITIALS = re.compile(r"^(?:[^\W\d_]\.)+[^\W\d_]?\.?$|^[^\W\d_]$")
+_ARABIC_ARTICLE = "ال"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Token:
+    """One word of a name, with the forms the comparison rules use.
+
+    Compared and hashed by identity: `make_token` hands out one Token per word, and caches keyed by
+    tokens would otherwise hash every reading on every lookup.
+    """
+
+    text: str  # as written
+    folded: str  # case and accents folded, same script
+    plain: str  # letters only, as typed on that script's keyboard (for typos)
+    script: str
+    readings: tuple[str, ...]  # lower-case ASCII readings
+    keys: tuple[str, ...]  # spelling keys of the readings
+    initial: bool = False
+    particle: bool = False
+    patronymic: bool = False
+
+    @property
+    def skeletons(self) -> frozenset[str]:
+        return frozenset(skeleton(k) for k in self.keys) - {""}
+
+    @property
+    def group(self) -> int | None:
+        return _group(self.keys)
+
+    @property
+    def firsts(self) -> frozenset[str]:
+        """First letters under every reading: the rules that keep a first letter look here first."""
+        return _firsts(self.keys, self.readings, self.plain)
+
+
+@lru_cache(maxsize=131072)
+def _group(keys: tuple[str, ...]) -> int | None:
+    for k in keys:
+        g = group_of(k)
+        if g is not None:
+            return g
+    return None
+
+
+@lru_cache(maxsize=131072)
+def _firsts(keys: tuple[str, ...], reads: tuple[str, ...], plain: str) -> frozenset[str]:
+    return frozenset({k[0] for k in keys if k} | {r[0] for r in reads if r} | {plain[:1]})
+
+
+def fold(text: str) -> str:
+    """Lower case, accents stripped, in the token's own script."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+@lru_cache(maxsize=65536)
+def make_token(word: str, *, initial: bool = False) -> Token:
+    """A token from one word (no spaces), with readings and keys."""
+    script = script_of(word)
+    folded = fold(word)
+    if initial:
+        letter = re.sub(r"\W", "", word)[:1]
+        reads = readings(letter) if letter else ()
+        first = tuple(dict.fromkeys(key(r)[:1] for r in reads))
+        return Token(word, fold(letter), fold(letter), script, reads, first, True)
+    reads = readings(word)
+    if script == "arabic":
+        keys: tuple[str, ...] = (arabic_consonants(word),)
+    else:
+        keys = tuple(dict.fromkeys(key(r) for r in reads if r))
+    bare = undouble(folded.replace("-", ""))
+    particle = bare in PARTICLES or bare in PATRONYMIC_MARKERS
+    patronymic = bool(keys) and not particle and bool(_PATRONYMIC_KEY.search(keys[0])) and len(keys[0]) > 5
+    plain = "".join(ch for ch in folded if ch.isalpha())
+    return Token(word, folded, plain, script, reads, keys, False, particle, patronymic)
+
+
+def words(text: str) -> list[str]:
+    """Split a name into words: spaces, commas, hyphens between letters; apostrophes dropped."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _APOSTROPHES.sub("", text.replace("\u200c", ""))
+    return [w for w in _SPLIT.split(text) if w and any(c.isalpha() for c in w)]
+
+
+@lru_cache(maxsize=65536)
+def chinese_token(word: str) -> Token:
+    """A word of a Chinese name in pinyin or Wade-Giles, with pinyin readings."""
+    reads = pinyin_readings(word)
+    folded = "".join(ch for ch in fold(word) if ch.isalpha())
+    keys = tuple(dict.fromkeys(key(r) for r in reads if r))
+    return Token(word, folded, folded, "latin", reads, keys)
+
+
+@lru_cache(maxsize=32768)
+def tokenize_name(name: str) -> tuple[Token, ...]:
+    """The tokens of one name form, titles dropped, patronymic markers flagging the word before them."""
+    raw = [w for w in re.split(r"[\s,;]+", unicodedata.normalize("NFKC", name).replace("’", "'")) if w]
+    if is_chinese(raw):
+        return tuple(chinese_token(w) for w in raw)
+    tokens: list[Token] = []
+    for word in words(name):
+        tokens.extend(_word_tokens(word))
+    tokens = [t for t in tokens if t.folded.strip(".") not in TITLES or len(tokens) == 1]
+    return tuple(_flag_patronymics(tokens))
+
+
+def _word_tokens(word: str) -> list[Token]:
+    if _INITIALS.match(word) and script_of(word) != "cjk":
+        return [make_token(letter, initial=True) for letter in word.replace(".", "")]
+    script = script_of(word)
+    if script == "cjk":
+        return [make_token(part) for part in split_cjk(word)]
+    if script == "arabic" and word.startswith(_ARABIC_ARTICLE) and len(word) > 3 and word != "الله":
+        return [make_token("al"), make_token(word[2:])]
+    return [make_token(word.rstrip("."))] if word.rstrip(".") else []
+
+
+def _flag_patronymics(tokens: list[Token]) -> list[Token]:
+    out = list(tokens)
+    for i, tok in enumerate(tokens):
+        if tok.particle and tok.folded not in PARTICLES and i > 0 and not out[i - 1].particle:
+            prev = out[i - 1]
+            out[i - 1] = replace(prev, patronymic=True)
+    return out
