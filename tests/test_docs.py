@@ -33,7 +33,9 @@ def test_every_config_key_is_documented() -> None:
     models: list[type[BaseModel]] = [WatcherSettings, Person, SourceConfig, ChannelConfig, SubscriptionConfig]
     for model in models:
         for key in model.model_fields:
-            documented = re.search(rf"^#? ?{key} = ", text, re.M) or re.search(rf"^\[source\.{key}\]", text, re.M)
+            documented = re.search(rf"^#? ?{key} = ", text, re.M) or re.search(
+                rf"^\[source\.{key}\]", text, re.M
+            )
             assert documented, f"{model.__name__}.{key} is not in {EXAMPLE.name}"
 
 
