@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, bindparam, insert, or_, update
+from sqlalchemy import and_, bindparam, insert, or_, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
+from watcher import chain
 from watcher.db.engine import is_postgres
 from watcher.db.tables import (
     Alert,
@@ -317,6 +318,9 @@ class Store:
         ids: dict[int, dict[str, int]] = {out.run_id: {} for out in outcomes}
         if not rows:
             return ids
+        if is_postgres(self.engine):  # one appender at a time, so the chain never forks
+            conn.execute(text("SELECT pg_advisory_xact_lock(73510002)"))
+        chain.link(rows, chain.last_hash(conn))
         inserted = conn.execute(insert(snap_t).returning(snap_t.c.id, sort_by_parameter_order=True), rows)
         caches = []
         for (out, request_key, f), snapshot_id in zip(owners, inserted.scalars(), strict=True):

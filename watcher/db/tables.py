@@ -63,6 +63,9 @@ class Snapshot(SQLModel, table=True):
     sha256: str = Field(index=True)
     size: int
     fetched_at: datetime
+    # Tamper evidence: each entry's hash covers the previous entry's (see watcher/chain.py).
+    prev_hash: str = ""
+    chain_hash: str = ""
 
 
 class RequestCache(SQLModel, table=True):
