@@ -251,6 +251,68 @@ def match(
     out.print(f"why: {decision.explanation}", highlight=False, markup=False)
 
 
+tasks_app = typer.Typer(help="Manual checks of sources watcher cannot poll (captcha, geo-blocking).")
+app.add_typer(tasks_app, name="tasks")
+
+
+@tasks_app.callback(invoke_without_command=True)
+def tasks_list(
+    ctx: typer.Context,
+    config: ConfigOpt = None,
+    all_: Annotated[bool, typer.Option("--all", help="Closed tasks too")] = False,
+) -> None:
+    """The open manual checks (`watcher tasks done ID --found|--not-found` closes one)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from watcher.db.engine import open_engine
+    from watcher.tasks import list_tasks
+
+    cfg = load(config)
+    engine = open_engine(cfg.database_url)
+    try:
+        rows = list_tasks(engine, include_done=all_)
+    finally:
+        engine.dispose()
+    if not rows:
+        out.print("no open tasks" if not all_ else "no tasks")
+    for t in rows:
+        out.rule(f"#{t.id}  {t.key}  ({t.status})", align="left")
+        out.print(t.title, highlight=False, markup=False)
+        out.print(t.instructions, highlight=False, markup=False)
+
+
+@tasks_app.command("done")
+def tasks_done(
+    task: Annotated[str, typer.Argument(help="The task's number or key")],
+    found: Annotated[bool | None, typer.Option("--found/--not-found", help="What the check found")] = None,
+    note: Annotated[str, typer.Option(help="What you saw (kept with the outcome)")] = "",
+    config: ConfigOpt = None,
+) -> None:
+    """Record a manual check's outcome; a person found is alerted like any new record."""
+    from datetime import UTC, datetime
+
+    from watcher.service import Service
+    from watcher.tasks import record_outcome
+
+    if found is None:
+        fail("say what the check found: --found or --not-found", 2)
+    cfg = load(config)
+
+    async def go() -> tuple[int, int]:
+        async with Service(cfg) as svc:
+            alerts = record_outcome(
+                svc.store, task, found=found, note=note, people=cfg.person_by_id(), now=datetime.now(UTC)
+            )
+            report = await svc.outbox.deliver(ignore_backoff=True)
+        return alerts, report.sent
+
+    try:
+        alerts, sent = asyncio.run(go())
+    except WatcherError as exc:
+        fail(str(exc), 1)
+    out.print(f"recorded: {'found' if found else 'not found'}; {alerts} alert(s), {sent} message(s) sent")
+
+
 evidence_app = typer.Typer(
     no_args_is_help=True, help="Evidence: export a bundle for an alert; verify the chain."
 )

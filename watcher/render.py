@@ -34,6 +34,8 @@ def render_alert(
     evidence_sha256: str | None = None,
 ) -> AlertMessage:
     word = EVENT_WORDS.get(event, event)
+    if "task" in content:
+        return _task_message(alert_id, source_id, person_name, content["task"])
     record = content.get("record") or {}
     if person_name is None and not record:
         title = f"[watcher] {word}: source {source_id}"
@@ -69,6 +71,24 @@ def render_alert(
         lines.append(f"Evidence: snapshot sha256 {evidence_sha256}")
     lines.append(f"Alert: #{alert_id}")
     return AlertMessage(title, "\n".join(lines))
+
+
+def _task_message(
+    alert_id: int, source_id: str, person_name: str | None, task: dict[str, Any]
+) -> AlertMessage:
+    title = f"[watcher] Manual check needed: {person_name} in {source_id}"
+    body = "\n".join(
+        [
+            f"Person: {person_name}",
+            f"Source: {source_id}",
+            f"Task: {task['key']}",
+            str(task["instructions"]),
+            f"Link: {task['url']}",
+            f"Record the outcome: watcher tasks done {task['key']} --found | --not-found [--note ...]",
+            f"Alert: #{alert_id}",
+        ]
+    )
+    return AlertMessage(title, body)
 
 
 def _clip(value: object) -> str:

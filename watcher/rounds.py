@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from watcher.adapter import SourceAdapter
+from watcher.adapter import ManualAdapter, SourceAdapter
 from watcher.codec import parse_result_to_json, request_from_json
 from watcher.config import Config, SourceConfig
 from watcher.db.store import CacheEntry, RoundOutcome, RoundState, Store
@@ -28,6 +28,7 @@ from watcher.match import Matcher
 from watcher.models import KEYWORD_MATCH, Fetched, Match, ParseResult, Query, Record, SourceRequest
 from watcher.registry import AdapterRegistry
 from watcher.schedule_math import next_due
+from watcher.tasks import save_tasks
 
 __all__ = ["RoundContext", "RunSummary", "run_round", "run_rounds"]
 
@@ -173,6 +174,10 @@ async def _round(
 ) -> RunSummary:
     adapter_cls = ctx.registry.get(source.adapter)
     adapter: AnyAdapter = adapter_cls(ctx.config.adapter_options[source.id])
+    if isinstance(adapter, ManualAdapter):
+        created = save_tasks(ctx.store, source.id, adapter.tasks(Query(ctx.config.person, now=now)), now)
+        ctx.store.finish_unchanged([(source.id, run_id, 0, 0)], now, status="ok")
+        return RunSummary(source.id, "ok", time.monotonic() - started, alerts=created)
     fingerprint = _fingerprint(ctx, source)
     reparse = fingerprint != state.fingerprint or adapter.version != state.adapter_version
     query = Query(people=ctx.config.person, cursor=state.cursor, now=now)

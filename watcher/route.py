@@ -6,7 +6,7 @@ from watcher.config import Config, SubscriptionConfig
 
 __all__ = ["OPERATOR_EVENTS", "channels_for"]
 
-OPERATOR_EVENTS = frozenset({"source_failed", "source_recovered", "source_stale", "delivery_dead"})
+OPERATOR_EVENTS = frozenset({"source_failed", "source_recovered", "source_stale", "delivery_dead", "task"})
 
 
 def channels_for(

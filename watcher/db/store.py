@@ -215,7 +215,7 @@ class Store:
             for rid, source_id, key, content, content_hash in conn.execute(rows.where(active)):
                 record = Record.from_content(key, json.loads(content))
                 stored[source_id][key] = Stored(record, content_hash, frozenset(people.get(rid, ())))
-        out = {}
+        out = {i: RoundState(None, None, None, None, caches[i], stored[i]) for i in source_ids}
         for row in conn.execute(select(state).where(state.c.source_id.in_(source_ids))):
             i = row.source_id
             out[i] = RoundState(
@@ -229,7 +229,28 @@ class Store:
         return out
 
     # -- the end of a round ---------------------------------------------------------------------
-    def finish_unchanged(self, runs: list[tuple[str, int, int, int]], now: datetime) -> None:
+    def start_run(self, source_id: str, now: datetime) -> int:
+        """A run row for work outside a polled round (a manual check's outcome)."""
+        with self.engine.begin() as conn:
+            run = Run.__table__  # type: ignore[attr-defined]
+            values = {
+                "source_id": source_id,
+                "started_at": utc(now),
+                "status": "running",
+                "requests": 0,
+                "not_modified": 0,
+                "records": 0,
+                "changes": 0,
+            }
+            return int(conn.execute(insert(run).values(**values).returning(run.c.id)).scalar_one())
+
+    def stored_records(self, source_id: str) -> dict[str, Stored]:
+        with self.engine.begin() as conn:
+            return self._round_states(conn, [source_id])[source_id].stored
+
+    def finish_unchanged(
+        self, runs: list[tuple[str, int, int, int]], now: datetime, status: str = "unchanged"
+    ) -> None:
         """Close (source id, run id, requests, 304s) rounds that found nothing new, in one transaction."""
         now = utc(now)
         with Session(self.engine) as s:
@@ -237,7 +258,7 @@ class Store:
             s.connection().execute(
                 update(run).where(run.c.id == bindparam("rid")),
                 [
-                    {"rid": r, "finished_at": now, "status": "unchanged", "requests": n, "not_modified": nm}
+                    {"rid": r, "finished_at": now, "status": status, "requests": n, "not_modified": nm}
                     for _, r, n, nm in runs
                 ],
             )
@@ -260,7 +281,7 @@ class Store:
         """commit_rounds for one round."""
         return self.commit_rounds([out])[0]
 
-    def commit_rounds(self, outcomes: list[RoundOutcome]) -> list[int]:
+    def commit_rounds(self, outcomes: list[RoundOutcome], *, keep_state: bool = False) -> list[int]:
         """Store everything the rounds found, with their alerts, in one transaction (a group commit:
         the record changes and the alerts reporting them commit together or not at all). Returns
         each round's alert count. Bookkeeping rows go in batches of Core statements."""
@@ -290,7 +311,7 @@ class Store:
                 ],
             )
             for out in outcomes:
-                self._mark_success(s, out.source_id, out.now, out)
+                self._mark_success(s, out.source_id, out.now, None if keep_state else out)
             s.commit()
             return counts
 
