@@ -251,6 +251,28 @@ def match(
     out.print(f"why: {decision.explanation}", highlight=False, markup=False)
 
 
+@app.command()
+def calendar(
+    ics: Annotated[Path, typer.Option("--ics", help="Write an iCalendar file here")],
+    person: Annotated[str | None, typer.Option(help="Only this person's hearings")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """The watched people's hearings as an iCalendar file (moved ones updated, cancelled ones marked)."""
+    from watcher.db.engine import open_engine
+    from watcher.hearings import calendar_ics, hearings
+
+    cfg = load(config)
+    if person is not None and person not in cfg.person_by_id():
+        fail(f"no person {person!r} in {cfg.path}", 2)
+    engine = open_engine(cfg.database_url)
+    try:
+        items = hearings(engine, person_id=person)
+    finally:
+        engine.dispose()
+    ics.write_bytes(calendar_ics(cfg, items))
+    out.print(f"wrote {len(items)} hearing(s) to {ics}")
+
+
 tasks_app = typer.Typer(help="Manual checks of sources watcher cannot poll (captcha, geo-blocking).")
 app.add_typer(tasks_app, name="tasks")
 

@@ -131,6 +131,14 @@ class SubscriptionConfig(_Model):
         "removed",
     )
     min_score: float = Field(0.0, ge=0, le=1)
+    remind_before: tuple[int, ...] = ()  # days before each hearing to send a reminder, e.g. [7, 1]
+
+    @field_validator("remind_before")
+    @classmethod
+    def _days(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(d < 1 for d in value):
+            raise ValueError("reminders are whole days before the hearing: 1 or more")
+        return value
 
 
 class Config(_Model):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from watcher.models import Change, Event, FieldChange, Match, Record
 
@@ -63,6 +64,7 @@ def diff_records(
     *,
     complete: bool,
     removed_keys: Sequence[str] = (),
+    now: datetime | None = None,
 ) -> list[Transition]:
     out: list[Transition] = []
     for key, (record, matches) in current.items():
@@ -84,8 +86,22 @@ def diff_records(
     for key in sorted(gone & set(stored)):
         old = stored[key]
         event: Event = "removed"
-        out.append(Transition(Change(event, old.record), (), tuple(sorted(old.person_ids)), True))
+        # A hearing whose day has passed leaves the daily list as a matter of course: retire it quietly.
+        told = () if _hearing_passed(old.record, now) else tuple(sorted(old.person_ids))
+        out.append(Transition(Change(event, old.record), (), told, True))
     return out
+
+
+def _hearing_passed(record: Record, now: datetime | None) -> bool:
+    if now is None or not record.hearing_at:
+        return False
+    try:
+        when = datetime.fromisoformat(record.hearing_at)
+    except ValueError:
+        return False
+    if when.tzinfo is None:
+        return when.date() < now.date()
+    return when.date() < now.astimezone(when.tzinfo).date()
 
 
 def _ids(matches: Sequence[Match]) -> tuple[str, ...]:

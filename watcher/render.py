@@ -14,6 +14,7 @@ EVENT_WORDS = {
     "source_failed": "Source failing",
     "source_recovered": "Source recovered",
     "task": "Manual check needed",
+    "reminder": "Hearing reminder",
 }
 MAX_VALUE = 300
 

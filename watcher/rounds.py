@@ -198,7 +198,7 @@ async def _round(
     for key, rec in records.items():
         found = matches[key] if key in matches else ctx.matcher.match_record(rec)
         current[key] = (rec, found or keyword_matches(rec, source.keywords))
-    transitions = diff_records(state.stored, current, complete=complete, removed_keys=removed)
+    transitions = diff_records(state.stored, current, complete=complete, removed_keys=removed, now=now)
     outcome = RoundOutcome(
         source_id=source.id,
         run_id=run_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from watcher.config import Config, SubscriptionConfig
 
-__all__ = ["OPERATOR_EVENTS", "channels_for"]
+__all__ = ["OPERATOR_EVENTS", "channels_for", "reminder_channels"]
 
 OPERATOR_EVENTS = frozenset({"source_failed", "source_recovered", "source_stale", "delivery_dead", "task"})
 
@@ -21,6 +21,18 @@ def channels_for(
     operator = config.watcher.operator_channel
     if event in OPERATOR_EVENTS and operator and operator not in out:
         out.append(operator)  # source health always reaches the operator
+    return out
+
+
+def reminder_channels(config: Config, *, person_id: str, source_id: str, days: int) -> list[str]:
+    """Channels of the subscriptions that asked for a reminder `days` before this person's hearings."""
+    people = config.person_by_id()
+    tags = set(people[person_id].tags) if person_id in people else set()
+    out: list[str] = []
+    for sub in config.subscription:
+        wanted = days in sub.remind_before and _wants(sub, "new", person_id, tags, source_id, None)
+        if wanted and sub.channel not in out:
+            out.append(sub.channel)
     return out
 
 

@@ -17,6 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.config import Config, SourceConfig
+from watcher.hearings import send_reminders
 from watcher.rounds import run_round
 from watcher.service import Service
 
@@ -49,6 +50,7 @@ async def run_forever(config: Config, *, stop: asyncio.Event | None = None) -> N
 
         async def delivery_job() -> None:
             if not stop.is_set():
+                send_reminders(svc.store, config, datetime.now(UTC))
                 await svc.outbox.deliver()
 
         scheduler = AsyncIOScheduler(timezone=UTC)

@@ -7,7 +7,7 @@ import socket
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 
 from sqlalchemy.engine import Engine
@@ -17,6 +17,7 @@ from watcher.db.engine import open_engine
 from watcher.db.store import Store
 from watcher.evidence import BodyStore
 from watcher.fetch import Fetcher, FetchSettings
+from watcher.hearings import send_reminders
 from watcher.match import Matcher
 from watcher.outbox import DeliveryReport, Outbox
 from watcher.registry import load_registry
@@ -87,5 +88,6 @@ class Service:
     async def check(self, source_ids: Sequence[str] = (), *, now: datetime | None = None) -> CheckReport:
         """One round of every (or the named) source now, then deliver everything pending."""
         runs = await self.run_sources(source_ids, force=True, now=now)
+        send_reminders(self.store, self.config, now or datetime.now(UTC))
         delivery = await self.outbox.deliver(now=now, ignore_backoff=True)
         return CheckReport(runs, delivery)

@@ -484,8 +484,9 @@ class Store:
             count += self.add_alert(s, alert, now)
         return count
 
-    def add_alert(self, s: Session, alert: NewAlert, now: datetime) -> int:
-        """Insert an alert and its deliveries unless its dedupe key exists; 1 if inserted."""
+    def add_alert(self, s: Session, alert: NewAlert, now: datetime, channels: list[str] | None = None) -> int:
+        """Insert an alert and its deliveries (to `channels`, else as routed) unless its dedupe key
+        exists; 1 if inserted."""
         if s.exec(select(Alert.id).where(Alert.dedupe_key == alert.dedupe_key)).first() is not None:
             return 0
         row = Alert(
@@ -504,7 +505,9 @@ class Store:
         s.add(row)
         s.flush()
         assert row.id is not None
-        for channel in self.router(alert.event, alert.person_id, alert.source_id, alert.score):
+        if channels is None:
+            channels = self.router(alert.event, alert.person_id, alert.source_id, alert.score)
+        for channel in channels:
             s.add(Delivery(alert_id=row.id, channel_id=channel, created_at=now, next_attempt_at=now))
         return 1
 
