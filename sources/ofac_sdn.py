@@ -86,6 +86,7 @@ class OfacSdn(SourceAdapter[Options]):
     Options = Options
     licence = "US federal government work: public domain (17 U.S.C. 105)."
     expect_min_records = 13575  # SOURCES.md 7b: at least 6,245 persons + 7,330 organisations
+    parse_together = True  # CSV mode joins four files across parses (see the docstring)
 
     def __init__(self, options: _Options) -> None:
         super().__init__(options)

@@ -85,6 +85,9 @@ class SourceAdapter(ABC, Generic[OptionsT]):
     expect_min_records: ClassVar[int] = 0  # fewer records in a complete round is a source failure
     retry_statuses: ClassVar[frozenset[int]] = frozenset({429, 500, 502, 503, 504})
     version: ClassVar[str] = "1"  # bump when parse() output changes: stored bodies are parsed again
+    # True when parse() of one response builds on the parses before it in the same round (one adapter
+    # instance per round, responses in request order): then no response of a changed round is skipped.
+    parse_together: ClassVar[bool] = False
 
     def __init__(self, options: OptionsT) -> None:
         self.options = options

@@ -251,7 +251,7 @@ async def _collect(
         fetched = await _fetch_all(ctx, adapter, source, state, level)
         level = []
         for request, got in fetched:
-            page = _page(ctx, adapter, state, request, got, reparse)
+            page = _page(ctx, adapter, state, request, got, reparse, pages)
             pages.append(page)
             level.extend(_follow(ctx, page, state, matches))
     return pages
@@ -290,6 +290,7 @@ def _page(
     request: SourceRequest,
     got: Fetched,
     reparse: bool,
+    earlier: list[_Page],
 ) -> _Page:
     key = request.cache_key()
     entry = state.cache.get(key)
@@ -297,6 +298,10 @@ def _page(
     unchanged = unchanged and entry is not None and (got.not_modified or got.sha256 == entry.sha256)
     page = _Page(key, got, entry if unchanged else None)
     if page.cached is None or reparse:
+        if adapter.parse_together:  # its parses build on each other: parse what came before first, in order
+            for before in earlier:
+                if before.result is None:
+                    before.result = _parse(adapter, _with_body(ctx, before))
         page.result = _parse(adapter, _with_body(ctx, page))
     return page
 
