@@ -107,7 +107,10 @@ class Courtlistener(SourceAdapter[Options]):
         n = int(page) if page.isdigit() else 1
         if not isinstance(nxt, str) or not nxt or n >= self.options.max_pages:
             return []
-        parts = urlsplit(nxt)  # our host (mirrors, tests), their path and cursor
+        try:
+            parts = urlsplit(nxt)  # our host (mirrors, tests), their path and cursor
+        except ValueError:  # "http://host[..." and other links urllib refuses
+            raise ParseError(f"{fetched.url}: 'next' is not a usable URL: {nxt[:200]!r}") from None
         url, params = f"{self.options.base_url.rstrip('/')}{parts.path}", dict(parse_qsl(parts.query))
         return [
             SourceRequest(url, params=params, headers=self._headers(), purpose=f"{label or 'search'}:{n + 1}")

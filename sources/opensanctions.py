@@ -112,7 +112,7 @@ class OpenSanctions(SourceAdapter[Options]):
         # Like yente: a cursor older than the index window may have missed deltas, so reload in full.
         if cursor and versions and cursor >= min(versions) and len(newer) <= self.options.max_deltas:
             follow = [
-                SourceRequest(self._reroot(urljoin(fetched.url, versions[v])), purpose=f"delta:{v}")
+                SourceRequest(self._reroot(_delta_url(fetched, versions[v])), purpose=f"delta:{v}")
                 for v in newer
             ]
             return ParseResult(follow=follow, complete=False, cursor=None if follow else cursor)
@@ -191,6 +191,13 @@ class OpenSanctions(SourceAdapter[Options]):
 
 
 Values = Callable[..., list[str]]
+
+
+def _delta_url(fetched: Fetched, href: str) -> str:
+    try:
+        return urljoin(fetched.url, href)
+    except ValueError:  # "http://host[..." and other links urllib refuses
+        raise ParseError(f"{fetched.url}: the index names an unusable URL {href[:200]!r}") from None
 
 
 def _versions(fetched: Fetched) -> dict[str, str]:

@@ -100,7 +100,10 @@ class UaWantedPersons(SourceAdapter[Options]):
             url = _ckan_result(fetched).get("url")
             if not isinstance(url, str) or not url.strip():
                 raise ParseError(f"{fetched.url}: resource_show gives no download url")
-            data = SourceRequest(self._reroot(urljoin(fetched.url, url)), purpose="data")
+            try:
+                data = SourceRequest(self._reroot(urljoin(fetched.url, url)), purpose="data")
+            except ValueError:  # "http://host[..." and other links urllib refuses
+                raise ParseError(f"{fetched.url}: resource_show gives a bad url {url[:200]!r}") from None
             return ParseResult(follow=[data])
         if purpose == "data":
             return ParseResult(records=self._records(fetched), complete=True)

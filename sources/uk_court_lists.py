@@ -99,7 +99,10 @@ class UkCourtLists(SourceAdapter[Options]):
     def _list_links(self, fetched: Fetched) -> list[SourceRequest]:
         follow: dict[str, SourceRequest] = {}
         for a in parse_html(fetched).iterfind(".//a[@href]"):
-            parts = urlsplit(str(a.get("href")))
+            try:
+                parts = urlsplit(str(a.get("href")))
+            except ValueError:  # "http://host[..." and other links urllib refuses: not a list link
+                continue
             params = dict(parse_qsl(parts.query))
             label = text_of(a).lower()
             if not params.get("artefactId") or "cymraeg" in label or "welsh" in label:

@@ -110,7 +110,10 @@ class UkFindCaseLaw(SourceAdapter[Options]):
             return []
         # Our own host (a mirror or a test server stays in use) and our search terms in case the feed's
         # link drops them; the link's parameters (the page) win. Pairs, because `court` repeats.
-        theirs = parse_qsl(urlsplit(nxt.get("href", "")).query)
+        try:
+            theirs = parse_qsl(urlsplit(nxt.get("href", "")).query)
+        except ValueError:  # "http://host[..." and other links urllib refuses
+            raise ParseError(f"{fetched.url}: the feed's next link is not a usable URL") from None
         return [self._feed([(k, v) for k, v in ours if k not in dict(theirs)] + theirs)]
 
     def _record(self, fetched: Fetched, entry: etree._Element) -> Record:

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.servers import JsonReceiver, SourceFarm
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
@@ -24,3 +26,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield sqlite_url(tmp_path)
     else:
         yield from pg_schema_url()
+
+
+@pytest.fixture
+def farm() -> Iterator[SourceFarm]:
+    """A local source farm on 127.0.0.1 replaying whatever routes the test sets."""
+    f = SourceFarm()
+    yield f
+    f.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[JsonReceiver]:
+    """A local webhook that Apprise's json:// posts alerts to."""
+    r = JsonReceiver()
+    yield r
+    r.stop()

@@ -6,20 +6,33 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from tests.support.cli import run_cli
 from tests.support.servers import JsonReceiver, SourceFarm
-from tests.test_pipeline_e2e import PAGE, check, config, farm, moved, publish, receiver  # noqa: F401
+from tests.test_pipeline_e2e import CONFIG, PAGE, check, moved, publish
 
 
-def test_export_bundle_and_verify_chain(config: Path, farm: SourceFarm, receiver: JsonReceiver, tmp_path: Path) -> None:  # noqa: F811
+@pytest.fixture
+def config(tmp_path: Path, farm: SourceFarm) -> Path:
+    path = tmp_path / "watcher.toml"
+    path.write_text(CONFIG.replace("{base}", farm.base), encoding="utf-8")
+    return path
+
+
+def test_export_bundle_and_verify_chain(
+    config: Path, farm: SourceFarm, receiver: JsonReceiver, tmp_path: Path
+) -> None:
     env = {"TEST_NGO_URL": receiver.url}
     publish(farm, PAGE)
     check(config, receiver)
     publish(farm, moved(PAGE))
     check(config, receiver)
-    alerts = [json.loads(line) for line in run_cli("alerts", "-c", str(config), "--json", env=env).stdout.splitlines()]
+    alerts = [
+        json.loads(line)
+        for line in run_cli("alerts", "-c", str(config), "--json", env=env).stdout.splitlines()
+    ]
     changed = next(a for a in alerts if a["event"] == "changed")
 
     out = tmp_path / "bundle"
@@ -33,7 +46,9 @@ def test_export_bundle_and_verify_chain(config: Path, farm: SourceFarm, receiver
         for record in ArchiveIterator(handle):
             if record.rec_type == "response":
                 bodies.append(record.content_stream().read())
-    assert [hashlib.sha256(b).hexdigest() for b in bodies] == [s["body_sha256"] for s in manifest["snapshots"]]
+    assert [hashlib.sha256(b).hexdigest() for b in bodies] == [
+        s["body_sha256"] for s in manifest["snapshots"]
+    ]
     assert len(bodies) == 2, "the version before the change and the one after"
     assert b"2:15pm" in bodies[1] and b"2:15pm" not in bodies[0]
     assert "What it does not show" in (out / "README.txt").read_text()
@@ -48,7 +63,7 @@ def test_export_bundle_and_verify_chain(config: Path, farm: SourceFarm, receiver
     assert f"snapshot #{manifest['snapshots'][0]['id']}" in broken.stderr and "was modified" in broken.stderr
 
 
-def test_changed_entry_breaks_the_chain(config: Path, farm: SourceFarm, receiver: JsonReceiver) -> None:  # noqa: F811
+def test_changed_entry_breaks_the_chain(config: Path, farm: SourceFarm, receiver: JsonReceiver) -> None:
     import sqlite3
 
     publish(farm, PAGE)

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
 from urllib.parse import urlsplit
@@ -127,54 +128,34 @@ def status(config: ConfigOpt = None) -> None:
 
     cfg = load(config)
     report = read_status(cfg)
-    table = Table("source", "adapter", "last run", "last success", "failures", "next due", "last error")
+    table = Table(
+        "source", "adapter", "state", "last run", "last success", "failures", "next due", "last error"
+    )
     for s in report.sources:
+        style = {"ok": "green", "failing": "red", "stale": "red"}.get(s.state, "yellow")
         table.add_row(
             s.source_id,
             s.adapter,
-            s.last_run or "never",
-            s.last_success or "never",
+            f"[{style}]{s.state}[/{style}]",
+            _when(s.last_run),
+            _when(s.last_success),
             str(s.failures),
-            s.next_due or "-",
+            _when(s.next_due),
             s.last_error or "",
         )
     out.print(table)
+    cover = Table("person", "covered by (ok)", "not covered now", "oldest last success")
+    for c in report.coverage:
+        cover.add_row(c.name, ", ".join(c.ok) or "-", ", ".join(c.not_ok) or "-", _when(c.oldest_success))
+    out.print(cover)
     out.print(f"outbox: {report.pending} pending, {report.sent} sent, {report.dead} dead")
     for channel, masked in report.channels.items():
         out.print(f"channel {channel}: {masked}", highlight=False)
     raise typer.Exit(1 if report.failing else 0)
 
 
-@app.command()
-def alerts(
-    config: ConfigOpt = None,
-    limit: Annotated[int, typer.Option(help="How many, newest first")] = 50,
-    pending: Annotated[bool, typer.Option("--pending", help="Only alerts with undelivered messages")] = False,
-    dead: Annotated[bool, typer.Option("--dead", help="Only alerts with a dead delivery")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
-) -> None:
-    """Alerts and their deliveries."""
-    from watcher.status import read_alerts
-
-    cfg = load(config)
-    rows = read_alerts(cfg, limit=limit, only="pending" if pending else "dead" if dead else None)
-    if as_json:
-        for row in rows:
-            out.print(json.dumps(row.as_json(), ensure_ascii=False), markup=False, highlight=False)
-        return
-    table = Table("#", "created", "event", "person", "source", "record", "score", "deliveries")
-    for a in rows:
-        table.add_row(
-            str(a.id),
-            a.created_at,
-            a.event,
-            a.person_id or "-",
-            a.source_id,
-            a.record_key or "",
-            f"{a.score:.2f}" if a.score is not None else "",
-            ", ".join(f"{c}:{s}" for c, s in a.deliveries),
-        )
-    out.print(table)
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
 
 
 @app.command()
@@ -379,6 +360,9 @@ def evidence_verify(config: ConfigOpt = None) -> None:
     if not report.ok:
         fail(f"evidence chain broken at {report.reason} ({report.entries} entries checked)", 1)
     out.print(f"evidence chain intact: {report.entries} snapshots, every body matches its hash")
+
+
+from watcher import cli_alerts as _cli_alerts  # noqa: E402, F401  (registers the alerting commands)
 
 
 def main() -> None:

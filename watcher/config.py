@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -26,7 +27,7 @@ from pydantic import (
 
 from watcher.adapter import AdapterOptions
 from watcher.errors import ConfigError, WatcherError
-from watcher.models import Person
+from watcher.models import Person, SourceKind
 from watcher.registry import load_registry
 
 __all__ = ["ChannelConfig", "Config", "SourceConfig", "SubscriptionConfig", "WatcherSettings", "load_config"]
@@ -62,6 +63,7 @@ class WatcherSettings(_Model):
     operator_channel: str | None = None
     delivery_max_age: str = "2d"
     failures_before_alert: int = Field(3, ge=1)
+    never_send_names: bool = False  # refuse name-search sources that have no proxy
 
     @field_validator("delivery_max_age")
     @classmethod
@@ -78,13 +80,39 @@ class SourceConfig(_Model):
     options: dict[str, Any] = Field(default_factory=dict)
     expect_min_records: int | None = Field(None, ge=0)
     keywords: tuple[str, ...] = ()
+    user_agent: str | None = None  # instead of [watcher] user_agent for this source (e.g. a neutral one)
+    jitter: str | None = None  # a random delay up to this long before each scheduled round
     min_interval: float | None = Field(None, ge=0)  # seconds between requests; default: the adapter's
+    min_record_ratio: float = Field(0.5, ge=0, le=1)  # fewer than this share of the last count: a failure
+    removal_grace: int | None = Field(None, ge=0)  # complete rounds missing before `removed`
+    stale_after: str | None = None  # no success for this long: `source_stale` (default 3 x interval)
     enabled: bool = True
     proxy: str | None = None
 
     @field_validator("every")
     @classmethod
     def _every(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @field_validator("jitter")
+    @classmethod
+    def _jitter(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^(socks5h?|https?)://", value):
+            raise ValueError("a proxy URL starting socks5://, http:// or https://")
+        return value
+
+    @field_validator("stale_after")
+    @classmethod
+    def _stale(cls, value: str | None) -> str | None:
         if value is not None:
             parse_duration(value)
         return value
@@ -112,6 +140,8 @@ class ChannelConfig(_Model):
     url: SecretStr | None = None
     url_env: str | None = None
     url_file: str | None = None
+    format: Literal["text", "markdown", "html"] = "text"  # the body format Apprise is given
+    template: str | None = None  # a Jinja2 template file, relative to the config file
 
     @model_validator(mode="after")
     def _one_url(self) -> ChannelConfig:
@@ -125,19 +155,57 @@ class SubscriptionConfig(_Model):
     channel: str
     people: tuple[str, ...] = ("*",)
     sources: tuple[str, ...] = ("*",)
-    events: tuple[Literal["new", "changed", "removed", "source_failed", "source_recovered", "task"], ...] = (
+    events: tuple[
+        Literal["new", "changed", "removed", "source_failed", "source_recovered", "source_stale", "task"], ...
+    ] = (
         "new",
         "changed",
         "removed",
     )
     min_score: float = Field(0.0, ge=0, le=1)
     remind_before: tuple[int, ...] = ()  # days before each hearing to send a reminder, e.g. [7, 1]
+    source_kinds: tuple[SourceKind, ...] = ()  # also written sources = ["kind:court"]
+    confidential: bool = False  # messages carry an opaque reference, never names or record content
+    mode: Literal["immediate", "daily", "weekly"] = "immediate"
+    at: str = "08:00"  # local time of a daily or weekly digest
+    timezone: str = "UTC"  # an IANA zone, e.g. "Europe/Brussels"
+    weekday: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "monday"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kinds(cls, data: Any) -> Any:
+        # "kind:court" in `sources` routes by the adapter's kind; moved apart so `sources` holds only ids.
+        if not isinstance(data, dict) or not isinstance(data.get("sources"), list | tuple):
+            return data
+        refs = list(data["sources"])
+        kinds = [r[5:] for r in refs if isinstance(r, str) and r.startswith("kind:")]
+        if not kinds:
+            return data
+        ids = [r for r in refs if not (isinstance(r, str) and r.startswith("kind:"))]
+        return {**data, "sources": ids, "source_kinds": [*data.get("source_kinds", ()), *kinds]}
 
     @field_validator("remind_before")
     @classmethod
     def _days(cls, value: tuple[int, ...]) -> tuple[int, ...]:
         if any(d < 1 for d in value):
             raise ValueError("reminders are whole days before the hearing: 1 or more")
+        return value
+
+    @field_validator("at")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        m = re.match(r"^(\d{1,2}):(\d{2})$", value)
+        if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+            raise ValueError(f"{value!r} is not a time of day like '08:00'")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone like 'Europe/Brussels' or 'UTC'") from None
         return value
 
 
@@ -314,6 +382,14 @@ def _adapter_options(config: Config, fail: Any) -> dict[str, AdapterOptions]:
         if source.adapter not in registry.adapters:
             known = ", ".join(registry.names())
             raise fail(f"unknown adapter {source.adapter!r}; known adapters: {known}", "source", i, "adapter")
+        if config.watcher.never_send_names and registry.get(source.adapter).sends_names and not source.proxy:
+            raise fail(
+                f"adapter {source.adapter!r} sends watched names to the source, and never_send_names is set:"
+                ' give this source a proxy (e.g. Tor: proxy = "socks5://127.0.0.1:9050") or disable it',
+                "source",
+                i,
+                "adapter",
+            )
         try:
             out[source.id] = registry.get(source.adapter).Options.model_validate(source.options)
         except ValidationError as exc:

@@ -24,13 +24,20 @@ def mask_url(url: SecretStr) -> str:
     return str(obj.url(privacy=True))  # type: ignore[no-untyped-call]
 
 
-def send(url: SecretStr, title: str, body: str) -> DeliveryResult:
+FORMATS = {
+    "text": apprise.NotifyFormat.TEXT,
+    "markdown": apprise.NotifyFormat.MARKDOWN,
+    "html": apprise.NotifyFormat.HTML,
+}
+
+
+def send(url: SecretStr, title: str, body: str, body_format: str = "text") -> DeliveryResult:
     """Notify one channel; never raises for a channel problem, returns the reason instead."""
     sender = apprise.Apprise()
     if not sender.add(url.get_secret_value()):
         return DeliveryResult(False, f"Apprise does not understand the channel URL {mask_url(url)}")
     with apprise.LogCapture(level=apprise.logging.WARNING) as captured:  # type: ignore[no-untyped-call]
-        ok = sender.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)
+        ok = sender.notify(title=title, body=body, body_format=FORMATS[body_format])
     if ok:
         return DeliveryResult(True)
     reason = " ".join(captured.getvalue().split())[-500:] or "Apprise reported a failure"

@@ -24,6 +24,7 @@ class Stored:
     record: Record
     content_hash: str
     person_ids: frozenset[str]
+    missing_rounds: int = 0  # complete rounds in a row that did not list it (anti-flap grace)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,13 @@
-"""Deliver pending alerts: claim outbox rows, render, send through Apprise, record every attempt.
+"""Deliver pending alerts: plan, claim outbox rows, render, send through Apprise, record every attempt.
 
 At-least-once into Apprise, once per channel as seen from watcher: a delivery row is claimed with a
 lease (FOR UPDATE SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on SQLite), so two processes never send
 the same row; a failure backs off exponentially with jitter until `delivery_max_age`, then the row is
 dead and the operator is told. One channel failing never holds up another.
+
+Each pending delivery is first given a plan: at once, or held for its subscription's digest (the
+first digest time after the alert). A due digest goes as one message per channel and period, however
+late the pass that finds it; a delivery without a plan is never sent, so nothing slips out early.
 """
 
 from __future__ import annotations
@@ -12,22 +16,30 @@ import asyncio
 import json
 import logging
 import random
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import or_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from watcher.config import Config, parse_duration
+from watcher.config import ChannelConfig, Config, parse_duration
 from watcher.db.engine import is_postgres
+from watcher.db.review_tables import DeliveryPlan
 from watcher.db.store import NewAlert, Store, utc
 from watcher.db.tables import Alert, Attempt, Delivery, Snapshot
 from watcher.deliver import DeliveryResult, send
-from watcher.render import AlertMessage, render_alert
+from watcher.digest import next_due, period_label
+from watcher.errors import DeliveryError, WatcherError
+from watcher.reference import alert_reference
+from watcher.render import AlertFacts, AlertMessage, DigestItem, render_alert, render_digest
+from watcher.review import review_note
+from watcher.route import Handling, handling
 
-__all__ = ["DeliveryReport", "Outbox"]
+__all__ = ["DeliveryReport", "Outbox", "retry_deliveries"]
 
 log = logging.getLogger(__name__)
 CLAIM_LEASE = timedelta(minutes=5)
@@ -45,11 +57,23 @@ class DeliveryReport:
 @dataclass(frozen=True, slots=True)
 class _Claimed:
     delivery_id: int
+    alert_id: int
     channel_id: str
-    message: AlertMessage
-    created_at: datetime
+    facts: AlertFacts
+    handling: Handling
+    mode: str  # as planned: immediate, daily, weekly
+    due_at: datetime
     attempts: int
     event: str
+    repeat: bool  # an earlier claim ended without a recorded outcome: it may have been sent
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """One message to one channel: a single alert, or a period's digest."""
+
+    channel_id: str
+    items: list[_Claimed]
 
 
 class Outbox:
@@ -59,31 +83,68 @@ class Outbox:
         self.store = store
         self.owner = owner
         self.max_age = parse_duration(config.watcher.delivery_max_age)
+        self.channels: dict[str, ChannelConfig] = {c.id: c for c in config.channel}
 
     async def deliver(self, *, now: datetime | None = None, ignore_backoff: bool = False) -> DeliveryReport:
-        """Send every due delivery once; returns what happened."""
+        """Send every due delivery once; returns what happened. `ignore_backoff` skips failure backoff
+        (a manual `watcher check`), never a digest's time."""
         clock = now or datetime.now(UTC)
-        claimed = self._claim(clock, ignore_backoff)
-        by_channel: dict[str, list[_Claimed]] = defaultdict(list)
-        for item in claimed:
-            by_channel[item.channel_id].append(item)
-        results = await asyncio.gather(*(self._send_channel(items) for items in by_channel.values()))
+        report = await self._pass(clock, ignore_backoff)
+        if report.dead:  # the operator's reports of them were just queued: send them now
+            again = await self._pass(clock, ignore_backoff)
+            report = DeliveryReport(
+                report.sent + again.sent, report.failed + again.failed, report.dead + again.dead
+            )
+        return report
+
+    async def _pass(self, clock: datetime, ignore_backoff: bool) -> DeliveryReport:
+        self._plan(clock)
+        batches: dict[str, list[_Batch]] = {}
+        for batch in _batches(self._claim(clock, ignore_backoff)):
+            batches.setdefault(batch.channel_id, []).append(batch)
+        results = await asyncio.gather(*(self._send_channel(b) for b in batches.values()))
         sent = failed = dead = 0
         for outcomes in results:
-            for item, result in outcomes:
-                status = self._record(item, result, clock)
-                sent += status == "sent"
-                failed += status == "pending"
-                dead += status == "dead"
+            for batch, result in outcomes:
+                for item in batch.items:
+                    status = self._record(item, result, clock)
+                    sent += status == "sent"
+                    failed += status == "pending"
+                    dead += status == "dead"
         return DeliveryReport(sent, failed, dead)
+
+    def _plan(self, now: datetime, limit: int = 2000) -> None:
+        """Give every new pending delivery its plan: due now, or at its digest's next time."""
+        with Session(self.engine) as s:
+            query = (
+                select(Delivery, Alert)
+                .join(Alert, col(Alert.id) == col(Delivery.alert_id))
+                .outerjoin(DeliveryPlan, col(DeliveryPlan.delivery_id) == col(Delivery.id))
+                .where(Delivery.status == "pending", col(DeliveryPlan.delivery_id).is_(None))
+                .limit(limit)
+            )
+            plans = []
+            for row, alert in s.exec(query).all():
+                how = self._handling(row.channel_id, alert)
+                due = next_due(utc(row.created_at), how)
+                plans.append({"delivery_id": row.id, "mode": how.mode, "due_at": due})
+                if how.mode != "immediate":
+                    row.next_attempt_at = due
+                    s.add(row)
+            if plans:
+                dialect_insert = pg_insert if is_postgres(self.engine) else sqlite_insert
+                s.connection().execute(dialect_insert(DeliveryPlan).on_conflict_do_nothing(), plans)
+            s.commit()
 
     def _claim(self, now: datetime, ignore_backoff: bool, limit: int = 500) -> list[_Claimed]:
         moment = utc(now)
         with Session(self.engine) as s:
             query = (
-                select(Delivery)
+                select(Delivery, DeliveryPlan)
+                .join(DeliveryPlan, col(DeliveryPlan.delivery_id) == col(Delivery.id))
                 .where(
                     Delivery.status == "pending",
+                    col(DeliveryPlan.due_at) <= moment,
                     or_(col(Delivery.claimed_until).is_(None), col(Delivery.claimed_until) < moment),
                 )
                 .order_by(col(Delivery.id))
@@ -92,22 +153,50 @@ class Outbox:
             if not ignore_backoff:
                 query = query.where(col(Delivery.next_attempt_at) <= moment)
             if is_postgres(self.engine):
-                query = query.with_for_update(skip_locked=True)
-            rows = s.exec(query).all()
+                query = query.with_for_update(skip_locked=True, of=Delivery)
             out = []
-            for row in rows:
+            for row, plan in s.exec(query).all():
+                repeat = row.interrupted or row.claimed_by is not None  # its sender died mid-send
                 row.claimed_by, row.claimed_until = self.owner, moment + CLAIM_LEASE
                 s.add(row)
                 alert = s.get(Alert, row.alert_id)
-                assert row.id is not None and alert is not None
-                message = self._render(s, alert)
+                assert row.id is not None and alert is not None and alert.id is not None
+                how = self._handling(row.channel_id, alert)
+                facts = self._facts(s, alert, how.confidential)
+                due = utc(plan.due_at)
                 out.append(
-                    _Claimed(row.id, row.channel_id, message, row.created_at, row.attempts, alert.event)
+                    _Claimed(
+                        row.id,
+                        alert.id,
+                        row.channel_id,
+                        facts,
+                        how,
+                        plan.mode,
+                        due,
+                        row.attempts,
+                        alert.event,
+                        repeat,
+                    )
                 )
             s.commit()
             return out
 
-    def _render(self, s: Session, alert: Alert) -> AlertMessage:
+    def _handling(self, channel: str, alert: Alert) -> Handling:
+        return handling(
+            self.config,
+            channel=channel,
+            event=alert.event,
+            person_id=alert.person_id,
+            source_id=alert.source_id,
+            score=alert.score,
+        )
+
+    def _facts(self, s: Session, alert: Alert, confidential: bool) -> AlertFacts:
+        assert alert.id is not None
+        public_url = self.config.watcher.public_url
+        if confidential:  # the message cannot leak what it is never given
+            reference = alert_reference(s, alert.id)
+            return AlertFacts(alert.id, alert.event, "", None, {}, reference=reference, public_url=public_url)
         people = self.config.person_by_id()
         person_name = None
         if alert.person_id is not None:
@@ -117,30 +206,56 @@ class Outbox:
         if alert.snapshot_id is not None:
             snap = s.get(Snapshot, alert.snapshot_id)
             sha = snap.sha256 if snap else None
-        assert alert.id is not None
-        return render_alert(
+        return AlertFacts(
             alert_id=alert.id,
             event=alert.event,
             source_id=alert.source_id,
             person_name=person_name,
             content=json.loads(alert.content),
             evidence_sha256=sha,
+            review=review_note(s, alert.person_id, alert.source_id, alert.record_key),
+            public_url=public_url,
         )
 
-    async def _send_channel(self, items: list[_Claimed]) -> list[tuple[_Claimed, DeliveryResult]]:
+    def message(self, batch: _Batch) -> AlertMessage:
+        """Render a batch in its channel's format (and template); DeliveryError if the template fails.
+        A resend after an interrupted send says it may be a repeat: never silently twice."""
+        msg = self._message(batch)
+        if any(item.repeat for item in batch.items):
+            return AlertMessage(f"{msg.title} (may repeat)", msg.body, msg.format)
+        return msg
+
+    def _message(self, batch: _Batch) -> AlertMessage:
+        channel = self.channels.get(batch.channel_id)
+        fmt = channel.format if channel else "text"
+        first = batch.items[0]
+        if first.mode != "immediate":
+            items = [DigestItem(i.facts, i.handling.confidential) for i in batch.items]
+            return render_digest(items, fmt, period_label(first.due_at, first.handling))
+        template = None
+        if channel is not None and channel.template:
+            template = Path(self.config.base_dir) / channel.template
+        return render_alert(first.facts, fmt, confidential=first.handling.confidential, template=template)
+
+    async def _send_channel(self, batches: list[_Batch]) -> list[tuple[_Batch, DeliveryResult]]:
         """Send a channel's messages in order; after its first failure, the rest wait for the next pass."""
-        url = self.config.channel_urls.get(items[0].channel_id)
-        out: list[tuple[_Claimed, DeliveryResult]] = []
-        for item in items:
+        url = self.config.channel_urls.get(batches[0].channel_id)
+        out: list[tuple[_Batch, DeliveryResult]] = []
+        for batch in batches:
             if url is None:
-                result = DeliveryResult(False, f"channel {item.channel_id!r} is no longer configured")
+                result = DeliveryResult(False, f"channel {batch.channel_id!r} is no longer configured")
             elif out and not out[-1][1].ok:
                 result = DeliveryResult(
                     False, "not tried: an earlier message to this channel failed in this pass"
                 )
             else:
-                result = await asyncio.to_thread(send, url, item.message.title, item.message.body)
-            out.append((item, result))
+                try:
+                    msg = self.message(batch)
+                except DeliveryError as exc:
+                    result = DeliveryResult(False, str(exc))
+                else:
+                    result = await asyncio.to_thread(send, url, msg.title, msg.body, msg.format)
+            out.append((batch, result))
         return out
 
     def _record(self, item: _Claimed, result: DeliveryResult, now: datetime) -> str:
@@ -153,11 +268,13 @@ class Outbox:
             row.claimed_by = row.claimed_until = None
             if result.ok:
                 row.status, row.sent_at, row.last_error = "sent", moment, None
+                row.interrupted = False
             else:
                 row.last_error = result.error
-                if moment - row.created_at >= self.max_age:
+                # A digest's age counts from its time (a weekly one waits days by design); a retry's too.
+                if moment - max(utc(row.created_at), item.due_at) >= self.max_age:
                     row.status = "dead"
-                    self._report_dead(s, item, result, moment)
+                    self._report_dead(s, item, result, moment, row.attempts)
                 else:
                     delay = min(BACKOFF_BASE * 2 ** (row.attempts - 1), BACKOFF_MAX) * random.uniform(
                         0.8, 1.2
@@ -175,17 +292,59 @@ class Outbox:
             s.commit()
             return row.status
 
-    def _report_dead(self, s: Session, item: _Claimed, result: DeliveryResult, now: datetime) -> None:
+    def _report_dead(
+        self, s: Session, item: _Claimed, result: DeliveryResult, now: datetime, attempts: int
+    ) -> None:
         if item.event == "delivery_dead":
             return  # never report a dead report: a dead operator channel would loop
         age = self.config.watcher.delivery_max_age
         note = (
-            f"An alert to channel {item.channel_id!r} could not be delivered for {age}"
-            f" and was given up (delivery #{item.delivery_id}): {result.error}."
-            f" Retry with `watcher alerts retry {item.delivery_id}`."
+            f"Alert #{item.alert_id} could not be delivered to channel {item.channel_id!r} for {age}"
+            f" and was given up (delivery #{item.delivery_id}, {attempts} attempts): {result.error}."
+            f" Retry with `watcher alerts retry {item.alert_id}`."
         )
-        self.store.add_alert(
-            s,
-            NewAlert("delivery_dead", "watcher", None, {"note": note}, f"delivery_dead|{item.delivery_id}"),
-            now,
+        key = f"delivery_dead|{item.delivery_id}|{attempts}"  # dead again after a retry: told again
+        self.store.add_alert(s, NewAlert("delivery_dead", "watcher", None, {"note": note}, key), now)
+
+
+def _batches(claimed: list[_Claimed]) -> list[_Batch]:
+    """Each immediate delivery alone; a channel's due digest deliveries by period, one message each."""
+    out: list[_Batch] = []
+    digests: dict[tuple[str, datetime], _Batch] = {}
+    for item in claimed:
+        if item.mode == "immediate":
+            out.append(_Batch(item.channel_id, [item]))
+            continue
+        key = (item.channel_id, item.due_at)
+        if key not in digests:
+            digests[key] = _Batch(item.channel_id, [])
+            out.append(digests[key])
+        digests[key].items.append(item)
+    return out
+
+
+def retry_deliveries(engine: Engine, alert_id: int, *, channel: str | None, now: datetime) -> list[str]:
+    """Put an alert's dead or pending deliveries back in the queue, due now (a digest's too); the channels.
+
+    The age limit counts again from now, so a retried delivery gets a full `delivery_max_age` of tries."""
+    moment = utc(now)
+    with Session(engine) as s:
+        if s.get(Alert, alert_id) is None:
+            raise WatcherError(f"no alert #{alert_id}; `watcher alerts` lists them")
+        query = select(Delivery).where(
+            Delivery.alert_id == alert_id, col(Delivery.status).in_(("dead", "pending"))
         )
+        if channel is not None:
+            query = query.where(Delivery.channel_id == channel)
+        rows = s.exec(query).all()
+        for row in rows:
+            row.status, row.next_attempt_at = "pending", moment
+            row.claimed_by = row.claimed_until = None
+            s.add(row)
+            assert row.id is not None
+            plan = s.get(DeliveryPlan, row.id)
+            if plan is not None:
+                plan.due_at = moment
+                s.add(plan)
+        s.commit()
+        return [row.channel_id for row in rows]

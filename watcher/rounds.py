@@ -12,7 +12,7 @@ import json
 import logging
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -34,6 +34,7 @@ __all__ = ["RoundContext", "RunSummary", "run_round", "run_rounds"]
 
 log = logging.getLogger(__name__)
 MAX_REQUESTS_PER_ROUND = 2000
+MIN_FOR_RATIO = 10  # the drop check needs a last count large enough to mean something
 LEASE = timedelta(minutes=30)
 
 Status = Literal["ok", "unchanged", "failed", "skipped"]
@@ -66,9 +67,13 @@ class GroupCommit:
         batch, self._pending, self._flush = self._pending, [], None
         try:
             counts = self.store.commit_rounds([outcome for outcome, _ in batch])
-        except Exception as exc:
-            for _, future in batch:
-                future.set_exception(exc)
+        except Exception:
+            # One round's data the database refuses must not fail the others: commit them one by one.
+            for outcome, future in batch:
+                try:
+                    future.set_result(self.store.commit_rounds([outcome])[0])
+                except Exception as exc:
+                    future.set_exception(exc)
             return
         for (_, future), count in zip(batch, counts, strict=True):
             future.set_result(count)
@@ -153,7 +158,7 @@ async def _guarded(
     try:
         return await _round(ctx, source, run_id, state, clock, started)
     except (SourceError, WatcherError) as exc:
-        return _failed(ctx, source, run_id, clock, started, str(exc))
+        return _failed(ctx, source, run_id, clock, started, str(exc), getattr(exc, "status", None))
     except Exception as exc:  # an adapter or store bug must not stop the other sources
         log.exception("round crashed source=%s", source.id)
         return _failed(
@@ -162,10 +167,17 @@ async def _guarded(
 
 
 def _failed(
-    ctx: RoundContext, source: SourceConfig, run_id: int, now: datetime, started: float, error: str
+    ctx: RoundContext,
+    source: SourceConfig,
+    run_id: int,
+    now: datetime,
+    started: float,
+    error: str,
+    status: int | None = None,
 ) -> RunSummary:
     log.warning("source failed source=%s run_id=%s error=%s", source.id, run_id, error)
-    ctx.store.fail_round(source.id, run_id, now, error, ctx.config.watcher.failures_before_alert)
+    alert_after = ctx.config.watcher.failures_before_alert
+    ctx.store.fail_round(source.id, run_id, now, error, alert_after, status, source.interval)
     return RunSummary(source.id, "failed", time.monotonic() - started, error=error)
 
 
@@ -185,7 +197,8 @@ async def _round(
     pages = await _collect(ctx, adapter, source, state, query, reparse, matches)
     fresh = [p for p in pages if p.cached is None]
     not_modified = sum(1 for p in pages if p.fetched.not_modified)
-    if not fresh and not reparse:  # closed in the batch by run_rounds
+    holding = any(old.missing_rounds for old in state.stored.values())  # grace counts need this round
+    if not fresh and not reparse and not holding:  # closed in the batch by run_rounds
         return RunSummary(
             source.id, "unchanged", time.monotonic() - started, requests=len(pages), not_modified=not_modified
         )
@@ -193,12 +206,18 @@ async def _round(
         if page.result is None:
             page.result = _parse(adapter, _with_body(ctx, page))
     records, origin, complete, removed, cursor = _merge(pages, state.cursor)
-    _sanity(adapter, source, records, complete)
-    current = {}
+    _sanity(adapter, source, records, complete, state.last_record_count)
+    current: dict[str, tuple[Record, list[Match]]] = {}
     for key, rec in records.items():
         found = matches[key] if key in matches else ctx.matcher.match_record(rec)
         current[key] = (rec, found or keyword_matches(rec, source.keywords))
-    transitions = diff_records(state.stored, current, complete=complete, removed_keys=removed, now=now)
+    missing = _hold_missing(state, current, complete, removed, _grace(adapter, source))
+    try:
+        transitions = diff_records(state.stored, current, complete=complete, removed_keys=removed, now=now)
+    except UnicodeEncodeError:
+        raise ParseError(
+            "a record carries text that is not valid Unicode (a lone surrogate?); refused"
+        ) from None
     outcome = RoundOutcome(
         source_id=source.id,
         run_id=run_id,
@@ -214,6 +233,7 @@ async def _round(
         not_modified=not_modified,
         records=len(records),
         notes={"removed": str(getattr(adapter, "removal_note", ""))},
+        missing=missing,
     )
     for page in fresh:
         ctx.bodies.put(page.fetched.sha256, page.fetched.body)
@@ -267,6 +287,8 @@ async def _fetch_all(
     async def one(request: SourceRequest) -> Fetched:
         entry = state.cache.get(request.cache_key())
         validators = Validators(entry.etag, entry.last_modified, entry.sha256) if entry else None
+        if source.user_agent and "user-agent" not in {k.lower() for k in request.headers}:
+            request = replace(request, headers={**request.headers, "User-Agent": source.user_agent})
         return await ctx.fetcher.fetch(
             request,
             validators=validators,
@@ -387,10 +409,41 @@ def keyword_matches(record: Record, keywords: tuple[str, ...]) -> list[Match]:
     return []
 
 
-def _sanity(adapter: AnyAdapter, source: SourceConfig, records: dict[str, Record], complete: bool) -> None:
+def _grace(adapter: AnyAdapter, source: SourceConfig) -> int:
+    return source.removal_grace if source.removal_grace is not None else adapter.removal_grace_rounds
+
+
+def _hold_missing(
+    state: RoundState,
+    current: dict[str, tuple[Record, list[Match]]],
+    complete: bool,
+    removed: list[str],
+    grace: int,
+) -> dict[str, int]:
+    """Anti-flap: a stored record missing from fewer than `grace` complete rounds in a row is held as
+    it was (no alert); returns the new missing counts, 0 for records that came back."""
+    counts = {key: 0 for key, old in state.stored.items() if old.missing_rounds and key in current}
+    if not complete:
+        return counts
+    for key, old in state.stored.items():
+        if key not in current and key not in removed and old.missing_rounds < grace:
+            current[key] = (old.record, [])
+            counts[key] = old.missing_rounds + 1
+    return counts
+
+
+def _sanity(
+    adapter: AnyAdapter, source: SourceConfig, records: dict[str, Record], complete: bool, last: int | None
+) -> None:
     minimum = (
         source.expect_min_records if source.expect_min_records is not None else adapter.expect_min_records
     )
+    if complete and last and last >= MIN_FOR_RATIO and len(records) < last * source.min_record_ratio:
+        raise SanityError(
+            f"parsed {len(records)} records where the last good round had {last} (below"
+            f" {source.min_record_ratio:.0%}): the source's format may have changed"
+            " (nothing was marked removed)"
+        )
     if complete and len(records) < minimum:
         raise SanityError(
             f"parsed {len(records)} records, expected at least {minimum}: the source's format may have"

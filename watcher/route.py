@@ -1,22 +1,35 @@
-"""Pure: which channels an alert goes to, from the config's subscriptions."""
+"""Pure: which channels an alert goes to, and how (at once or in a digest, open or confidential)."""
 
 from __future__ import annotations
 
-from watcher.config import Config, SubscriptionConfig
+from dataclasses import dataclass
 
-__all__ = ["OPERATOR_EVENTS", "channels_for", "reminder_channels"]
+from watcher.config import Config, SubscriptionConfig
+from watcher.registry import load_registry
+
+__all__ = ["OPERATOR_EVENTS", "Handling", "channels_for", "handling", "reminder_channels"]
 
 OPERATOR_EVENTS = frozenset({"source_failed", "source_recovered", "source_stale", "delivery_dead", "task"})
+_URGENCY = ("immediate", "daily", "weekly")
+
+
+@dataclass(frozen=True, slots=True)
+class Handling:
+    """How one channel gets one alert: the subscriptions that asked for it decide."""
+
+    mode: str = "immediate"
+    at: str = "08:00"
+    timezone: str = "UTC"
+    weekday: str = "monday"
+    confidential: bool = False
 
 
 def channels_for(
     config: Config, *, event: str, person_id: str | None, source_id: str, score: float | None
 ) -> list[str]:
-    people = config.person_by_id()
-    tags = set(people[person_id].tags) if person_id in people and person_id else set()
     out: list[str] = []
-    for sub in config.subscription:
-        if _wants(sub, event, person_id, tags, source_id, score) and sub.channel not in out:
+    for sub in _subscriptions(config, event, person_id, source_id, score):
+        if sub.channel not in out:
             out.append(sub.channel)
     operator = config.watcher.operator_channel
     if event in OPERATOR_EVENTS and operator and operator not in out:
@@ -26,14 +39,43 @@ def channels_for(
 
 def reminder_channels(config: Config, *, person_id: str, source_id: str, days: int) -> list[str]:
     """Channels of the subscriptions that asked for a reminder `days` before this person's hearings."""
-    people = config.person_by_id()
-    tags = set(people[person_id].tags) if person_id in people else set()
     out: list[str] = []
-    for sub in config.subscription:
-        wanted = days in sub.remind_before and _wants(sub, "new", person_id, tags, source_id, None)
-        if wanted and sub.channel not in out:
+    for sub in _subscriptions(config, "new", person_id, source_id, None):
+        if days in sub.remind_before and sub.channel not in out:
             out.append(sub.channel)
     return out
+
+
+def handling(
+    config: Config, *, channel: str, event: str, person_id: str | None, source_id: str, score: float | None
+) -> Handling:
+    """The most urgent mode among the channel's subscriptions that want this alert; confidential if any
+    of them is (a name must not leak through a second, open subscription). Reminders are never held."""
+    wanted = "new" if event == "reminder" else event
+    subs = [s for s in _subscriptions(config, wanted, person_id, source_id, score) if s.channel == channel]
+    if not subs:
+        return Handling()  # the operator channel's own events
+    confidential = any(s.confidential for s in subs)
+    sub = min(subs, key=lambda s: _URGENCY.index(s.mode))
+    mode = "immediate" if event == "reminder" else sub.mode
+    return Handling(mode, sub.at, sub.timezone, sub.weekday, confidential)
+
+
+def _subscriptions(
+    config: Config, event: str, person_id: str | None, source_id: str, score: float | None
+) -> list[SubscriptionConfig]:
+    people = config.person_by_id()
+    tags = set(people[person_id].tags) if person_id and person_id in people else set()
+    kind = _source_kind(config, source_id)
+    return [s for s in config.subscription if _wants(s, event, person_id, tags, source_id, kind, score)]
+
+
+def _source_kind(config: Config, source_id: str) -> str | None:
+    for source in config.source:
+        if source.id == source_id:
+            adapters = load_registry().adapters
+            return adapters[source.adapter].kind if source.adapter in adapters else None
+    return None  # watcher's own alerts (dead deliveries) come from no source
 
 
 def _wants(
@@ -42,11 +84,12 @@ def _wants(
     person_id: str | None,
     tags: set[str],
     source_id: str,
+    kind: str | None,
     score: float | None,
 ) -> bool:
     if event not in sub.events:
         return False
-    if "*" not in sub.sources and source_id not in sub.sources:
+    if "*" not in sub.sources and source_id not in sub.sources and kind not in sub.source_kinds:
         return False
     if person_id is None and event not in OPERATOR_EVENTS and "*" not in sub.people:
         return False  # a keyword match is about no one watched: it goes to those who want everything

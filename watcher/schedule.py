@@ -16,7 +16,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watcher.config import Config, SourceConfig
+from watcher.config import Config, SourceConfig, parse_duration
+from watcher.health import check_stale
 from watcher.hearings import send_reminders
 from watcher.rounds import run_round
 from watcher.service import Service
@@ -51,6 +52,7 @@ async def run_forever(config: Config, *, stop: asyncio.Event | None = None) -> N
         async def delivery_job() -> None:
             if not stop.is_set():
                 send_reminders(svc.store, config, datetime.now(UTC))
+                check_stale(svc.store, config, datetime.now(UTC))
                 await svc.outbox.deliver()
 
         scheduler = AsyncIOScheduler(timezone=UTC)
@@ -62,6 +64,8 @@ async def run_forever(config: Config, *, stop: asyncio.Event | None = None) -> N
                     if source.cron
                     else IntervalTrigger(seconds=int(source.interval.total_seconds()), timezone=UTC)
                 )
+                # Random timing, so a hostile server cannot read who watches whom from a steady rhythm.
+                trigger.jitter = int(parse_duration(source.jitter).total_seconds()) if source.jitter else None
                 # Each process fires on its own clock; claim_source's due check keeps one poll per period.
                 scheduler.add_job(
                     source_job,

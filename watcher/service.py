@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +14,9 @@ from watcher.db.engine import open_engine
 from watcher.db.store import Store
 from watcher.evidence import BodyStore
 from watcher.fetch import Fetcher, FetchSettings
+from watcher.health import check_stale
 from watcher.hearings import send_reminders
+from watcher.leases import new_owner, release_dead_owners
 from watcher.match import Matcher
 from watcher.outbox import DeliveryReport, Outbox
 from watcher.registry import load_registry
@@ -42,8 +41,9 @@ class Service:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.owner = new_owner()
         self.engine: Engine = open_engine(config.database_url)
+        release_dead_owners(self.engine)
         self.store = Store(self.engine, self._route)
         self.bodies = BodyStore(config.data_dir)
         w = config.watcher
@@ -89,5 +89,6 @@ class Service:
         """One round of every (or the named) source now, then deliver everything pending."""
         runs = await self.run_sources(source_ids, force=True, now=now)
         send_reminders(self.store, self.config, now or datetime.now(UTC))
+        check_stale(self.store, self.config, now or datetime.now(UTC))
         delivery = await self.outbox.deliver(now=now, ignore_backoff=True)
         return CheckReport(runs, delivery)

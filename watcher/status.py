@@ -5,32 +5,35 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session, col, func, select
 
 from watcher.config import Config
 from watcher.db.engine import open_engine
-from watcher.db.tables import Alert, Delivery, SourceState
+from watcher.db.tables import Alert, Delivery
 from watcher.deliver import mask_url
+from watcher.health import SourceHealth, source_health
 
-__all__ = ["AlertView", "SourceHealth", "StatusReport", "read_alerts", "read_status"]
+__all__ = ["AlertView", "Coverage", "StatusReport", "read_alerts", "read_status"]
 
 
 @dataclass(frozen=True, slots=True)
-class SourceHealth:
-    source_id: str
-    adapter: str
-    last_run: str | None
-    last_success: str | None
-    failures: int
-    next_due: str | None
-    last_error: str | None
+class Coverage:
+    """Which sources looked for one person, and how recently one of them did so successfully."""
+
+    person_id: str
+    name: str
+    ok: list[str]
+    not_ok: list[str]  # failing, stale or never run
+    oldest_success: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
 class StatusReport:
     sources: list[SourceHealth]
+    coverage: list[Coverage]
     pending: int
     sent: int
     dead: int
@@ -38,7 +41,7 @@ class StatusReport:
 
     @property
     def failing(self) -> bool:
-        return any(s.failures for s in self.sources)
+        return any(s.state in ("failing", "stale") for s in self.sources)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,35 +74,31 @@ def _iso(value: Any) -> str | None:
     return value.isoformat(timespec="seconds") + "Z" if value is not None else None
 
 
-def read_status(config: Config) -> StatusReport:
+def read_status(config: Config, now: datetime | None = None) -> StatusReport:
     engine = open_engine(config.database_url)
     try:
+        health = source_health(engine, config, now or datetime.now(UTC))
         with Session(engine) as s:
-            states = {st.source_id: st for st in s.exec(select(SourceState))}
-            counts = Counter(
-                {
-                    status: n
-                    for status, n in s.exec(select(Delivery.status, func.count()).group_by(Delivery.status))
-                }
-            )
+            rows = s.exec(select(Delivery.status, func.count()).group_by(Delivery.status))
+            counts = Counter({status: n for status, n in rows})
     finally:
         engine.dispose()
-    rows = []
-    for source in config.source:
-        st = states.get(source.id)
-        rows.append(
-            SourceHealth(
-                source.id,
-                source.adapter,
-                _iso(st.last_run_at) if st else None,
-                _iso(st.last_success_at) if st else None,
-                st.consecutive_failures if st else 0,
-                _iso(st.next_due_at) if st else None,
-                st.last_error if st else None,
+    enabled = [h for h, src in zip(health, config.source, strict=True) if src.enabled]
+    coverage = []
+    for person in config.person:
+        ok = [h.source_id for h in enabled if h.state == "ok"]
+        successes = [h.last_success for h in enabled if h.last_success is not None]
+        coverage.append(
+            Coverage(
+                person.id,
+                person.name,
+                ok,
+                [h.source_id for h in enabled if h.state != "ok"],
+                min(successes) if successes else None,
             )
         )
     channels = {cid: mask_url(url) for cid, url in config.channel_urls.items()}
-    return StatusReport(rows, counts["pending"], counts["sent"], counts["dead"], channels)
+    return StatusReport(health, coverage, counts["pending"], counts["sent"], counts["dead"], channels)
 
 
 def read_alerts(config: Config, *, limit: int, only: str | None) -> list[AlertView]:

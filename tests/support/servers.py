@@ -31,6 +31,7 @@ class SourceFarm:
         self.server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
         self.routes: list[Route] = []
         self.hits: list[str] = []
+        self.user_agents: list[str] = []
         self.server.expect_request(re.compile(r"^/.*")).respond_with_handler(self._handle)
         self.server.start()
 
@@ -43,6 +44,7 @@ class SourceFarm:
 
     def _handle(self, request: Request) -> Response:
         self.hits.append(request.full_path)
+        self.user_agents.append(request.headers.get("User-Agent", ""))
         best: Route | None = None
         for route in self.routes:
             if route.path != request.path:

@@ -83,6 +83,7 @@ class RoundOutcome:
     not_modified: int = 0
     records: int = 0
     notes: dict[str, str] = field(default_factory=dict)  # extra alert text, e.g. an adapter's removal note
+    missing: dict[str, int] = field(default_factory=dict)  # record key -> complete rounds missing (grace)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +127,16 @@ class Store:
             dialect_insert = pg_insert if is_postgres(self.engine) else sqlite_insert
             conn.execute(
                 dialect_insert(state).on_conflict_do_nothing(),
-                [{"source_id": i, "consecutive_failures": 0, "failure_alerted": False} for i in ids],
+                [
+                    {
+                        "source_id": i,
+                        "consecutive_failures": 0,
+                        "failure_alerted": False,
+                        "stale_alerted": False,
+                        "first_run_at": now,
+                    }
+                    for i in ids
+                ],
             )
             free = or_(state.c.lease_until.is_(None), state.c.lease_until < now)
             due = or_(state.c.next_due_at.is_(None), state.c.next_due_at <= now)
@@ -211,10 +221,12 @@ class Store:
                 record_t.c.key,
                 record_t.c.content,
                 record_t.c.content_hash,
+                record_t.c.missing_rounds,
             )
-            for rid, source_id, key, content, content_hash in conn.execute(rows.where(active)):
+            for rid, source_id, key, content, content_hash, missing in conn.execute(rows.where(active)):
                 record = Record.from_content(key, json.loads(content))
-                stored[source_id][key] = Stored(record, content_hash, frozenset(people.get(rid, ())))
+                people_ids = frozenset(people.get(rid, ()))
+                stored[source_id][key] = Stored(record, content_hash, people_ids, missing)
         out = {i: RoundState(None, None, None, None, caches[i], stored[i]) for i in source_ids}
         for row in conn.execute(select(state).where(state.c.source_id.in_(source_ids))):
             i = row.source_id
@@ -293,6 +305,15 @@ class Store:
                 now = utc(out.now)
                 counts.append(
                     sum(self._apply(s, out, t, snapshots[out.run_id], now) for t in out.transitions)
+                )
+            record_t = StoredRecord.__table__  # type: ignore[attr-defined]
+            missing = [{"sid": o.source_id, "k": k, "n": n} for o in outcomes for k, n in o.missing.items()]
+            if missing:
+                conn.execute(
+                    update(record_t)
+                    .where(record_t.c.source_id == bindparam("sid"), record_t.c.key == bindparam("k"))
+                    .values(missing_rounds=bindparam("n")),
+                    missing,
                 )
             run = Run.__table__  # type: ignore[attr-defined]
             conn.execute(
@@ -489,6 +510,13 @@ class Store:
         exists; 1 if inserted."""
         if s.exec(select(Alert.id).where(Alert.dedupe_key == alert.dedupe_key)).first() is not None:
             return 0
+        from watcher.review import suppressed  # a pair reviewed as a false positive stays quiet
+
+        record = alert.content.get("record")
+        if alert.person_id and alert.record_key is not None and isinstance(record, dict):
+            current = Record.from_content(alert.record_key, record)
+            if suppressed(s, alert.source_id, alert.record_key, alert.person_id, current):
+                return 0
         row = Alert(
             dedupe_key=alert.dedupe_key,
             created_at=now,
@@ -536,8 +564,21 @@ class Store:
             self.add_alert(s, alert, utc(now))
 
     # -- failures -------------------------------------------------------------------------------
-    def fail_round(self, source_id: str, run_id: int, now: datetime, error: str, alert_after: int) -> None:
-        """Record a failed run; after `alert_after` failures in a row, alert `source_failed` once."""
+    def fail_round(
+        self,
+        source_id: str,
+        run_id: int,
+        now: datetime,
+        error: str,
+        alert_after: int,
+        status: int | None = None,
+        interval: timedelta = timedelta(hours=1),
+    ) -> None:
+        """Record a failed run; after `alert_after` failures in a row, alert `source_failed` once.
+
+        A source that keeps refusing us (403, 429: bot protection) backs off: its next round waits twice
+        as long after each refusal in a row, up to a day, so watcher does not hammer it into a longer
+        block (a circuit breaker)."""
         with Session(self.engine) as s:
             self._finish_run(s, run_id, now, "failed")
             run = s.get(Run, run_id)
@@ -547,6 +588,11 @@ class Store:
             state.consecutive_failures += 1
             state.last_error = error
             state.lease_owner = state.lease_until = None
+            if status in BLOCKED_STATUSES and state.consecutive_failures >= 2:
+                pause = min(interval * 2 ** (state.consecutive_failures - 1), max(interval, MAX_BLOCK_PAUSE))
+                state.next_due_at = max(utc(state.next_due_at or now), utc(now) + pause)
+                error = f"{error}; paused until {state.next_due_at.isoformat(timespec='minutes')}"
+                state.last_error = error
             if state.consecutive_failures >= alert_after and not state.failure_alerted:
                 state.failure_alerted = True
                 text = f"{state.consecutive_failures} failed run(s) in a row; last error: {error}"
@@ -555,9 +601,13 @@ class Store:
             s.commit()
 
 
+BLOCKED_STATUSES = frozenset({403, 429})
+MAX_BLOCK_PAUSE = timedelta(days=1)
+
 _SUCCESS = {
     "consecutive_failures": 0,
     "failure_alerted": False,
+    "stale_alerted": False,
     "last_error": None,
     "lease_owner": None,
     "lease_until": None,

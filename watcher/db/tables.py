@@ -30,6 +30,8 @@ class SourceState(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     consecutive_failures: int = 0
     failure_alerted: bool = False
+    stale_alerted: bool = False
+    first_run_at: datetime | None = None
     cursor: str | None = Field(default=None, sa_column=Column(Text))
     watch_fingerprint: str | None = None
     adapter_version: str | None = None
@@ -159,6 +161,8 @@ class Delivery(SQLModel, table=True):
     next_attempt_at: datetime
     claimed_by: str | None = None
     claimed_until: datetime | None = None
+    # Its sender died while it was claimed: it may have gone out; the resend says so.
+    interrupted: bool = False
     sent_at: datetime | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text))
 
@@ -187,3 +191,6 @@ class Task(SQLModel, table=True):
     note: str | None = Field(default=None, sa_column=Column(Text))
     done_at: datetime | None = None
     done_by: str | None = None
+
+
+from watcher.db.review_tables import DeliveryPlan, Review  # noqa: E402, F401  (alerting tables)

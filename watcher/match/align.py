@@ -232,7 +232,12 @@ WEAK_SCORE = 0.72
 
 
 def surname_index(q_tokens: Sequence[Token], must: frozenset[int]) -> tuple[int, bool]:
-    """Which watched word is the surname, and whether that is certain.
+    return _surname_index(tuple(q_tokens), must)
+
+
+@lru_cache(maxsize=65536)
+def _surname_index(q_tokens: tuple[Token, ...], must: frozenset[int]) -> tuple[int, bool]:
+    """Which watched word is the surname, and whether that is certain (`surname_index`).
 
     Certain: the one word in capitals, the first word in official Russian order and in Chinese names,
     the one word with a surname ending (-ov, -enko, -shvili, ...). Otherwise the last word that must be met.

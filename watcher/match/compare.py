@@ -41,7 +41,7 @@ def _neighbours() -> dict[str, frozenset[str]]:
 KEYBOARD = _neighbours()
 _MISSING = object()
 _NONE: frozenset[str] = frozenset()
-_SOFT_FIRST_OF = {
+SOFT_FIRST_OF = {
     a: frozenset(b for pair in SOFT_FIRST if a in pair for b in pair if b != a) for p in SOFT_FIRST for a in p
 }
 
@@ -86,7 +86,7 @@ def _compare(q: Token, c: Token) -> TokenMatch | None:
     group = q.group
     if group is not None and group == c.group:
         return TokenMatch("cognate", 0.93, "same name in a neighbouring language")
-    if not q.firsts & c.firsts and not any(q.firsts & _SOFT_FIRST_OF.get(b, _NONE) for b in c.firsts):
+    if not q.firsts & c.firsts and not any(q.firsts & SOFT_FIRST_OF.get(b, _NONE) for b in c.firsts):
         return None  # every remaining rule keeps the first letter (or swaps it softly)
     return variant(q.keys, c.keys) or _any_typo(q, c) or suffix(q.keys, c.keys)
 

@@ -1,24 +1,43 @@
-"""The watchlist as an inverted index of blocking keys, so a record meets only plausible people.
+"""The watchlist as an inverted index, so a record meets only plausible people, and cheaply.
 
 A word's block (`keys.block`) is the coarse consonant classes of its spelling keys: what survives every
-transliteration system, soft spelling variant and abjad spelling. A name is indexed under each *pair*
-of its words' blocks (given name with surname, in any order), and, so that one typo still finds its
-person, under pairs where one block has a consonant class deleted. Joined neighbours (Abdul-Lah) count
-as words too. A record's words are looked up the same way, so a candidate shares two words with a watched
-form: a person sharing only a surname or only a given name is never compared. Single-word forms and
-records with initials (Y. Hamad) are looked up by single words.
+transliteration system, soft spelling variant and abjad spelling. Each distinct watched word is indexed
+once: under its blocks behind its first letters (`compare` keeps the first letter, or swaps it softly,
+once past its strong rules); under its spellings with one letter left out (`slips`: two words a
+keyboard slip apart share one); and under the stems its keys leave without a suffix or a patronymic
+ending, and their beginnings (`stems`: what the suffix, short-form and patronymic rules compare).
+
+A published word is looked up once (`Hits`, cached per word: court lists and news repeat words); the
+watched words it meets so are kept only if `compare` agrees, with the forms they stand in and where.
+
+A form is a candidate when two published words meet two *different* words of it that can make a match
+(given name and surname, `align.essentials`), one of them exactly (`judge` allows one typo, suffix or
+short form in a name). A person sharing only a surname or a given name is never compared; nor is a
+name whose two words meet one watched word (Ivan Ivanov against Ivan Petrov). Single-word forms, and
+forms with initials, are met by one word; a published initial may stand for a watched word with its
+first letter next to a published word meeting another exactly (Y. Hamad).
 """
 
 from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
+from watcher.match.align import Comparer, essentials
 from watcher.match.cognates import group_of
-from watcher.match.keys import blocks
+from watcher.match.compare import (
+    NATIONAL_SUFFIXES,
+    PATRONYMIC_SUFFIXES,
+    SOFT_FIRST_OF,
+    SURNAME_SUFFIXES,
+    compare,
+)
+from watcher.match.keys import SOFT, blocks
 from watcher.match.normalize import Token, make_token
+from watcher.match.text import text_compare
 
 
 @lru_cache(maxsize=131072)
@@ -37,128 +56,305 @@ def word_blocks(token: Token) -> frozenset[str]:
 
 
 @lru_cache(maxsize=131072)
-def replaced_blocks(token: Token) -> frozenset[str]:
-    """Blocks with one consonant class blanked: one struck key leaves the rest in place."""
+def slips(token: Token) -> frozenset[str]:
+    """The word as typed, its first readings and its keys, each whole and with one letter left out
+    (never the first): two words one keyboard slip apart share one of these (`compare.typo`)."""
+    whole = {w for w in (token.plain, *token.keys, *token.readings[:2]) if len(w) >= 3}
+    return frozenset(x for w in whole for x in (w, *(w[:i] + w[i + 1 :] for i in range(1, len(w)))))
+
+
+def stems(token: Token, *, watched: bool) -> frozenset[str]:
+    """What `compare.suffix` needs two keys to share (Sadyk, Sadykuly, Sadykov, Azamatovich, Azamat):
+    a published key that begins a watched one ("<"); the stem left by a watched surname suffix and
+    by a published national one ("="); the stems left by patronymic endings, or the whole key ("p")."""
     out: set[str] = set()
-    for b in word_blocks(token):
-        body = b.lstrip("V")
-        if len(body) >= 3 and not b.startswith("@"):
-            head = b[: len(b) - len(body)]
-            out.update(head + body[:i] + "_" + body[i + 1 :] for i in range(len(body)))
-    return frozenset(out)
+    for k in token.keys:
+        if watched:
+            out.update("<" + k[:n] for n in range(4, len(k) - 1))
+            out.update("=" + k[: -len(e)] for e in SURNAME_SUFFIXES if k.endswith(e))
+        else:
+            out.add("<" + k)
+            out.update("=" + k[: -len(e)] for e in NATIONAL_SUFFIXES if k.endswith(e))
+        out.add("p" + k)
+        out.update("p" + k[: -len(e)] for e in PATRONYMIC_SUFFIXES if k.endswith(e))
+    return frozenset(x for x in out if len(x) >= 5)
 
 
-@lru_cache(maxsize=131072)
-def head_blocks(token: Token) -> frozenset[str]:
-    """The proper beginnings of a watched word's blocks, marked "<": a published short form or a
-    surname without its suffix is one of them (Bota, Sadyk for Botagoz, Sadykov)."""
-    out: set[str] = set()
-    for b in word_blocks(token):
-        if b[:1] != "@":
-            out.update("<" + b[:n] for n in range(2 + (b[:1] == "V"), len(b)))
-    return frozenset(out)
+def first_letters(token: Token) -> frozenset[str]:
+    """First letters of a word under every reading and key (what `compare.initials` compares)."""
+    return frozenset({k[0] for k in token.keys if k} | {r[0] for r in token.readings if r})
 
 
-@lru_cache(maxsize=131072)
-def stem_blocks(token: Token) -> frozenset[str]:
-    """The beginnings (three classes or more) of a published word's blocks: the watched surname when a
-    national suffix or a patronymic ending was added (Maratuly, Azamatovich for Maratov, Azamat)."""
-    out: set[str] = set()
-    for b in word_blocks(token):
-        if b[:1] != "@":
-            out.update(b[:n] for n in range(3 + (b[:1] == "V"), len(b)))
-    return frozenset(out)
+def _watched_letters(token: Token) -> frozenset[str]:
+    """The first letters a published word must have for `compare` to go past its strong rules: the
+    watched word's, or a soft partner; "*" for any, where `compare` skips that check (an abjad, or two
+    words in the same other script)."""
+    if token.script == "arabic":
+        return frozenset("*")
+    out = {b for a in token.firsts for b in SOFT_FIRST_OF.get(a, ())} | token.firsts
+    return frozenset(out | ({"*"} if token.script not in ("latin", "cyrillic") else set()))
 
 
-@lru_cache(maxsize=131072)
-def dropped_blocks(token: Token, shortest: int = 3) -> frozenset[str]:
-    """Blocks with one consonant class dropped: a name that lost a consonant (or the published one
-    that gained one by a slip: Msnsur, Shharifi)."""
-    out: set[str] = set()
-    for b in word_blocks(token):
-        body = b.lstrip("V")
-        if len(body) >= shortest and not b.startswith("@"):
-            head = b[: len(b) - len(body)]
-            out.update(head + body[:i] + body[i + 1 :] for i in range(len(body)))
-    return frozenset(out)
+def _lettered(marks: Iterable[str], blocks_of: Iterable[str]) -> list[str]:
+    """Posting keys: a block behind each first letter, except cognate groups (Hanna = Anna)."""
+    out: list[str] = []
+    for b in blocks_of:
+        if b[:1] == "@":
+            out.append(b)
+        else:
+            out.extend(f"{m}:{b}" for m in marks)
+    return out
+
+
+def _soft_letters(letters: frozenset[str]) -> set[str]:
+    """Letters and their soft partners (`keys.SOFT`): an initial K. may stand for Gulnara."""
+    out = set(letters)
+    for pair in SOFT:
+        if pair & letters:
+            out |= pair
+    return out
 
 
 def words_of(tokens: Sequence[Token]) -> list[Token]:
     """Name words, and short words joined with their neighbour (Abdul-Lah, al Najjar, Hossein-Zadeh)."""
-    named = [t for t in tokens if not t.particle and not t.initial]
+    return [w for w, _ in words_at(tokens)]
+
+
+Placed = tuple[Token, tuple[int, ...]]  # a word and the positions of the tokens it is made of
+JOIN_LENGTH = 6
+
+
+def words_at(tokens: Sequence[Token]) -> list[Placed]:
+    """`words_of`, each with the positions of the tokens it is made of."""
+    named: list[Placed] = [(t, (i,)) for i, t in enumerate(tokens) if not t.particle and not t.initial]
+    kept = [(i, t) for i, t in enumerate(tokens) if not t.initial]
     joined = [
-        make_token(a.text + b.text)
-        for a, b in itertools.pairwise(t for t in tokens if not t.initial)
+        (make_token(a.text + b.text), (i, j))
+        for (i, a), (j, b) in itertools.pairwise(kept)
         if a.script == b.script and not b.particle and (a.particle or len(b.plain) <= JOIN_LENGTH)
     ]
     return named + joined
 
 
-JOIN_LENGTH = 6
+Masks = dict[int, int]  # watched slot -> bit mask of the form's words met (bit i: words_of(form)[i])
+Valid = tuple[tuple[int, int], ...] | None  # the word pairs (as bits) that can make a match; None: any
 
 
-def _pair(a: str, b: str) -> str:
-    return f"{a}|{b}" if a <= b else f"{b}|{a}"
+@dataclass(frozen=True, slots=True)
+class Hits:
+    """What one published word meets: per slot, the form's words met exactly (blocks intact) and met
+    at all; the same slots as sets, for intersections in C; and single-word forms (by blocks only)."""
+
+    exact: Masks
+    loose: Masks
+    exact_slots: frozenset[int]
+    loose_slots: frozenset[int]
+    solo: frozenset[int]
 
 
-def pair_keys(words: Sequence[Token], *, typos: bool, watched: bool = False) -> set[str]:
-    """Keys for every two words: both blocks intact or, with `typos`, one of them changed: a consonant
-    blanked (both sides), dropped or cut to a beginning (watched side), extended (published side)."""
-    out: set[str] = set()
-    for x, y in itertools.combinations(words, 2):
-        bx, by = word_blocks(x), word_blocks(y)
-        out.update(_pair(a, b) for a in bx for b in by)
-        if not typos:
-            continue
-        for one, other in ((x, by), (y, bx)):
-            changed = replaced_blocks(one)
-            if watched:
-                changed |= dropped_blocks(one) | head_blocks(one)
-            else:
-                changed |= stem_blocks(one) | dropped_blocks(one, 4)
-                changed |= {"<" + b for b in word_blocks(one) if b[:1] != "@" and len(b) <= 3}
-            out.update(_pair(a, b) for a in changed for b in other)
+NO_HITS = Hits({}, {}, frozenset(), frozenset(), frozenset())
+
+
+def _two(a: int, b: int, valid: Valid) -> bool:
+    """Masks that pick two different watched words, one from each, that together can make a match."""
+    if valid is None:
+        return bool(a and b and (a != b or a & (a - 1)))
+    return any((a & x and b & y) or (a & y and b & x) for x, y in valid)
+
+
+def _valid_pairs(tokens: Sequence[Token], placed: Sequence[Placed]) -> Valid:
+    """Word pairs that cover a given name and a surname (`align.essentials`): `judge` stops at once
+    when either is not met, so a record meeting only a middle name and a surname is not compared."""
+    options = essentials(tokens)
+    pairs = list(itertools.combinations(range(len(placed)), 2))
+    valid = [(x, y) for x, y in pairs if any(m <= {*placed[x][1], *placed[y][1]} for m in options)]
+    return None if len(valid) == len(pairs) else tuple((1 << x, 1 << y) for x, y in valid)
+
+
+def _gather(keys: Iterable[str], postings: dict[str, tuple[int, ...]]) -> set[int]:
+    out: set[int] = set()
+    for k in keys:
+        out.update(postings.get(k, ()))
     return out
 
 
-Slot = tuple[int, int]  # (person, form)
+def _merge(*masks: Masks) -> Masks:
+    out: Masks = {}
+    for m in masks:
+        for slot, bits in m.items():
+            out[slot] = out.get(slot, 0) | bits
+    return out
 
 
 class BlockIndex:
-    """Blocking key -> the watched (person, form) pairs that carry it."""
+    """Watched words by blocking key; where each stands: (person, form) slots and places in them."""
+
+    CACHE_SIZE = 200_000
 
     def __init__(self, forms: Sequence[Sequence[tuple[Token, ...]]]) -> None:
-        pairs: dict[str, set[Slot]] = defaultdict(set)
-        singles: dict[str, set[Slot]] = defaultdict(set)
-        for person, person_forms in enumerate(forms):
-            for form, tokens in enumerate(person_forms):
-                slot = (person, form)
-                words = words_of(tokens)
-                for key in pair_keys(words, typos=True, watched=True):
-                    pairs[key].add(slot)
-                for w in words:  # for records with initials, and single-word names
-                    for b in word_blocks(w):
-                        singles[b].add(slot)
-                if len([t for t in tokens if not t.particle]) == 1:
-                    for b in word_blocks(tokens[0]):
-                        pairs["1|" + b].add(slot)
-        self._pairs = {k: tuple(v) for k, v in pairs.items()}
-        self._singles = {k: tuple(v) for k, v in singles.items()}
+        self.slots: list[tuple[int, int]] = [(p, f) for p, fs in enumerate(forms) for f in range(len(fs))]
+        ids: dict[Token, int] = {}  # each distinct watched word once (forms share interned tokens)
+        places: list[list[tuple[int, int]]] = []  # word id -> (slot, bit) where it stands
+        solo: dict[str, set[int]] = defaultdict(set)
+        self._valid: list[Valid] = []
+        self._words: list[tuple[Token, ...]] = []
+        self._alone: set[int] = set()
+        for slot, tokens in enumerate(tokens for fs in forms for tokens in fs):
+            placed = words_at(tokens)
+            self._words.append(tuple(w for w, _ in placed))
+            self._valid.append(_valid_pairs(tokens, placed))
+            if len([t for t in tokens if not t.particle]) == 1 or any(t.initial for t in tokens):
+                self._alone.add(slot)
+                for b in {b for w, _ in placed for b in word_blocks(w)}:
+                    solo[b].add(slot)
+            for i, (w, _) in enumerate(placed):
+                if w not in ids:
+                    ids[w] = len(ids)
+                    places.append([])
+                places[ids[w]].append((slot, 1 << i))
+        exact: dict[str, list[int]] = defaultdict(list)
+        typos: dict[str, list[int]] = defaultdict(list)  # one slip apart
+        starts: dict[str, list[int]] = defaultdict(list)
+        for w, n in ids.items():
+            marks = _watched_letters(w)
+            for k in _lettered(marks, word_blocks(w)):
+                exact[k].append(n)
+            for k in slips(w):
+                typos[k].append(n)
+            for k in stems(w, watched=True):
+                starts[k].append(n)
+        self._vocabulary = list(ids)
+        self._places = [tuple(p) for p in places]
+        self._exact = {k: tuple(v) for k, v in exact.items()}
+        self._typos = {k: tuple(v) for k, v in typos.items()}
+        self._starts = {k: tuple(v) for k, v in starts.items()}
+        soft = {w: frozenset(_soft_letters(first_letters(w))) for w in ids}
+        self._initials = [tuple(soft[w] for w in words) for words in self._words]  # letters an initial may be
+        self._marks = frozenset(k.partition(":")[0] for k in exact) - {""}
+        self._solo = {k: frozenset(v) for k, v in solo.items()}
+        self._cache: dict[Token, Hits] = {}
 
-    def candidates(self, tokens: Sequence[Token], *, typos: bool, extra: Iterable[Token] = ()) -> set[Slot]:
-        """Forms sharing two words with the record's name (one, for initials or single-word forms).
+    def name_candidates(self, tokens: Sequence[Token]) -> set[int]:
+        """Slots that a published name meets with two words, one of them exactly; with one word
+        (single-word forms); or with an initial and a word met exactly."""
+        placed = words_at(tokens)
+        found = self._blocked_name(tokens, placed)
+        if not found:
+            return found
+        units = [*(w for w, _ in placed), *(t for t in tokens if t.initial)]
+        return {s for s in found if self._confirm(s, units, compare)}
 
-        `extra` are more readings of the same words (nominatives of inflected words in text).
+    def text_candidates(self, tokens: Sequence[Token], more: Callable[[Token], Sequence[Token]]) -> set[int]:
+        """Slots that a capitalised run of text meets with two words, each met exactly and confirmed
+        by `text.text_compare` (strong rules, or an inflected form).
+
+        `more(word)`: more readings of a word (nominatives of an inflected word); a word and its own
+        nominative never make a pair.
         """
-        words = words_of(tokens) + list(extra)
-        found: set[Slot] = set()
-        for key in pair_keys(words, typos=typos):
-            found.update(self._pairs.get(key, ()))
-        for w in words:
-            for b in word_blocks(w):
-                found.update(self._pairs.get("1|" + b, ()))
-        if any(t.initial for t in tokens):
-            for w in words:
-                for b in word_blocks(w):
-                    found.update(self._singles.get(b, ()))
+        placed = words_at(tokens)
+        found = self._blocked_text(placed, more)
+        if not found:
+            return found
+        return {s for s in found if self._confirm(s, [w for w, _ in placed], text_compare)}
+
+    def hits(self, token: Token) -> Hits:
+        """What a published word meets (cached: court lists and news repeat words)."""
+        found = self._cache.get(token)
+        if found is None:
+            if len(self._cache) >= self.CACHE_SIZE:
+                self._cache.clear()
+            found = self._cache[token] = self._hits(token)
         return found
+
+    def _hits(self, token: Token) -> Hits:
+        blocks_of = word_blocks(token)
+        if not blocks_of:
+            return NO_HITS
+        solo = frozenset().union(*(self._solo.get(b, ()) for b in blocks_of))
+        marks = self._marks if token.script == "arabic" else token.firsts | {"*"}
+        own = _lettered(marks, blocks_of)
+        exact = _gather(own, self._exact)
+        close = (
+            _gather(slips(token), self._typos) | _gather(stems(token, watched=False), self._starts)
+        ) - exact
+        vocabulary = self._vocabulary
+        met = {n for n in exact | close if compare(vocabulary[n], token) is not None}
+        if not (met or solo):
+            return NO_HITS
+        exact_masks: Masks = {}
+        loose_masks: Masks = {}
+        for n in met:
+            for slot, bit in self._places[n]:
+                loose_masks[slot] = loose_masks.get(slot, 0) | bit
+                if n in exact:
+                    exact_masks[slot] = exact_masks.get(slot, 0) | bit
+        return Hits(exact_masks, loose_masks, frozenset(exact_masks), frozenset(loose_masks), solo)
+
+    def _confirm(self, slot: int, units: Sequence[Token], comparer: Comparer) -> bool:
+        """Do two different published words meet two watched words that can make a match (one, for a
+        single-word form)? What `align.judge` checks first, without aligning."""
+        words = self._words[slot]
+        met = [sum(1 << j for j, u in enumerate(units) if comparer(x, u) is not None) for x in words]
+        if slot in self._alone:
+            return any(met)
+        valid = self._valid[slot]
+        if valid is None:
+            return any(_two(met[x], met[y], None) for x, y in itertools.combinations(range(len(met)), 2))
+        return any(_two(met[x.bit_length() - 1], met[y.bit_length() - 1], None) for x, y in valid)
+
+    def _blocked_name(self, tokens: Sequence[Token], placed: Sequence[Placed]) -> set[int]:
+        found: set[int] = set()
+        live: list[tuple[Hits, set[int]]] = []
+        for w, at in placed:
+            h = self.hits(w)
+            found |= h.solo
+            if h.loose:
+                live.append((h, set(at)))
+        for i, (u, u_at) in enumerate(live):
+            for v, v_at in live[i + 1 :]:
+                if not u_at & v_at:  # a joined word and a word of it are one reading
+                    found |= self._pairs(u, v)
+        if live and any(t.initial for t in tokens):
+            for t in tokens:
+                if t.initial:
+                    found |= self._initial_pairs(t, [h for h, _ in live])
+        return found
+
+    def _blocked_text(self, placed: Sequence[Placed], more: Callable[[Token], Sequence[Token]]) -> set[int]:
+        found: set[int] = set()
+        exact: list[tuple[Masks, set[int]]] = []
+        for w, at in placed:
+            all_hits = [self.hits(w), *(self.hits(m) for m in more(w))]
+            for h in all_hits:
+                found |= h.solo
+            masks = [h.exact for h in all_hits if h.exact]
+            if masks:
+                exact.append((masks[0] if len(masks) == 1 else _merge(*masks), set(at)))
+        for i, (u, u_at) in enumerate(exact):
+            for v, v_at in exact[i + 1 :]:
+                if not u_at & v_at:
+                    found.update(s for s in u.keys() & v.keys() if _two(u[s], v[s], self._valid[s]))
+        return found
+
+    def _pairs(self, u: Hits, v: Hits) -> set[int]:
+        """Slots two published words meet at two different words, one of them exactly."""
+        maybe = (u.exact_slots & v.loose_slots) | (u.loose_slots & v.exact_slots)
+        out: set[int] = set()
+        for s in maybe:
+            valid = self._valid[s]
+            if _two(u.exact.get(s, 0), v.loose[s], valid) or _two(u.loose[s], v.exact.get(s, 0), valid):
+                out.add(s)
+        return out
+
+    def _initial_pairs(self, initial: Token, words: Sequence[Hits]) -> set[int]:
+        """Slots where an initial stands for one watched word and a published word meets another exactly
+        (looked for among the few forms the word meets, not the many words the letter begins)."""
+        letters = first_letters(initial)
+        out: set[int] = set()
+        for h in words:
+            for s, bits in h.exact.items():
+                if s not in out:
+                    mask = sum(1 << i for i, found in enumerate(self._initials[s]) if found & letters)
+                    if _two(mask, bits, self._valid[s]):
+                        out.add(s)
+        return out

@@ -8,11 +8,13 @@ lower the score; a watched case number found in the record's fields or text is a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 
-from watcher.match.align import NameResult, judge, middle_words
+from watcher.match.align import NameResult, judge, middle_words, units
+from watcher.match.compare import compare
 from watcher.match.index import BlockIndex
-from watcher.match.normalize import Token, tokenize_name
+from watcher.match.normalize import Token, has_words_around, parties, tokenize_name
 from watcher.match.qualifiers import Qualifier, birth_date, case_number_found, nationality
 from watcher.match.text import Run, nominatives, runs, text_compare
 from watcher.models import Match, Person, Record
@@ -57,11 +59,36 @@ class Watched:
     person: Person
     forms: tuple[tuple[str, tuple[Token, ...]], ...]
     middles: tuple[Token, ...]
+    vocabulary: tuple[Token, ...]  # every word and joined pair of every form, particles too
+    related: dict[Token, bool] = field(default_factory=dict, compare=False, repr=False)  # a cache
 
     @classmethod
     def of(cls, person: Person) -> Watched:
         forms = tuple((n, tokenize_name(n)) for n in dict.fromkeys(person.names) if tokenize_name(n))
-        return cls(person, forms, tuple(middle_words([t for _, t in forms])))
+        words = {id(u): u for _, tokens in forms for u in (*tokens, *(u for _, u in units(tokens)))}
+        return cls(person, forms, tuple(middle_words([t for _, t in forms])), tuple(words.values()))
+
+    def alien(self, c_tokens: tuple[Token, ...]) -> bool:
+        """Does a published name carry a word that no rule relates to any of this person's words (nor
+        joined with a neighbour)? With middle names known, `judge` rejects such a name ('Bekova' where
+        the watched name has 'Chernova'); this says so without aligning."""
+        if not self.middles:
+            return False
+        cover: dict[int, bool] = {}
+        for at, unit in units(c_tokens):
+            if self._related(unit):
+                cover.update(dict.fromkeys(at, True))
+            else:
+                cover.update((i, cover.get(i, False)) for i in at)
+        return any(not met and not c_tokens[i].particle for i, met in cover.items())
+
+    def _related(self, unit: Token) -> bool:
+        found = self.related.get(unit)
+        if found is None:
+            if len(self.related) >= 4096:
+                self.related.clear()
+            found = self.related[unit] = any(compare(q, unit) is not None for q in self.vocabulary)
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +119,7 @@ class Matcher:
         )
         found: list[Match] = []
         for i, forms in sorted(self._candidates(evidence).items()):
-            verdict = self._verdict(self._watched[i], evidence, forms)
+            verdict = self._verdict(self._watched[i], evidence, forms, quick=True)
             if verdict.match:
                 d = verdict.decision()
                 found.append(Match(self._watched[i].person.id, d.score, d.matched, d.via, d.explanation))
@@ -120,14 +147,15 @@ class Matcher:
 
     def _candidates(self, ev: Evidence) -> dict[int, set[int] | None]:
         """Candidate people, each with the forms the index found (None: all forms)."""
-        slots: set[tuple[int, int]] = set()
+        slots: set[int] = set()
         for _, tokens in ev.names:
-            slots |= self._index.candidates(tokens, typos=True)
+            slots |= self._index.name_candidates(tokens)
         for run in ev.runs:
-            extra = [h for t in run.tokens for _, h in nominatives(t.text)]
-            slots |= self._index.candidates(run.tokens, typos=False, extra=extra)
+            slots |= self._index.text_candidates(run.tokens, _nominative_tokens)
         out: dict[int, set[int] | None] = {i: None for i in self._with_cases}
-        for person, form in slots:
+        if not slots:
+            return out
+        for person, form in map(self._index.slots.__getitem__, slots):
             forms = out.setdefault(person, set())
             if forms is not None:
                 forms.add(form)
@@ -136,7 +164,10 @@ class Matcher:
     def _judge(self, w: Watched, ev: Evidence) -> Decision:
         return self._verdict(w, ev).decision()
 
-    def _verdict(self, w: Watched, ev: Evidence, forms: set[int] | None = None) -> Verdict:
+    def _verdict(
+        self, w: Watched, ev: Evidence, forms: set[int] | None = None, *, quick: bool = False
+    ) -> Verdict:
+        """`quick`: skip names that cannot match unexplained (the pipeline reports only matches)."""
         case = case_number_found(w.person.case_numbers, ev.fields, ev.text)
         if case is not None:
             number, where = case
@@ -147,7 +178,7 @@ class Matcher:
                 number,
                 note=f"watched case number '{number}' found in {where}",
             )
-        best = self._best_name(w, ev, forms)
+        best = self._best_name(w, ev, forms, quick)
         if best is None:
             return Verdict(False, 0.0, "", "", note="no name or text to compare")
         result, matched, via, in_text = best
@@ -162,13 +193,14 @@ class Matcher:
         return Verdict(ok, round(score, 3), matched, via, result, in_text, quals)
 
     def _best_name(
-        self, w: Watched, ev: Evidence, forms: set[int] | None
+        self, w: Watched, ev: Evidence, forms: set[int] | None, quick: bool = False
     ) -> tuple[NameResult, str, str, bool] | None:
         best: tuple[NameResult, str, str, bool] | None = None
+        names = [n for n in ev.names if not w.alien(n[1])] if quick else ev.names
         for f, (via, q_tokens) in enumerate(w.forms):
             if forms is not None and f not in forms:
                 continue
-            for name, c_tokens in ev.names:
+            for name, c_tokens in names:
                 r = judge(q_tokens, c_tokens, middles=w.middles)
                 if best is None or (r.ok, r.score) > (best[0].ok, best[0].score):
                     best = (r, name, via, False)
@@ -186,9 +218,30 @@ def _evidence(
     nationalities: Sequence[str],
     fields: Mapping[str, str],
 ) -> Evidence:
-    tokenized = tuple((n, tokenize_name(n)) for n in dict.fromkeys(names) if n and tokenize_name(n))
+    if len(names) == 1:  # the common case, spared the merging
+        tokenized = _published(names[0])
+    else:
+        tokenized = tuple(dict.fromkeys(n for name in dict.fromkeys(names) for n in _published(name)))
     found_runs = tuple(runs(text)) if text else ()
     return Evidence(tokenized, found_runs, tuple(birth_dates), tuple(nationalities), dict(fields), text)
+
+
+@lru_cache(maxsize=32768)
+def _published(name: str) -> tuple[tuple[str, tuple[Token, ...]], ...]:
+    """The names in a published name field: one per party of a caption (R v Amina Abenov), and the
+    capitalised runs of a name carrying other words (In re Extradition of Ivan Petrov), as names too."""
+    if not name:
+        return ()
+    found = list(parties(name))
+    found += [r.text for p in found if has_words_around(p) for r in runs(p)]
+    named = tuple((n, t) for n in dict.fromkeys(found) if (t := tokenize_name(n)))
+    if len(named) == 1:
+        return named
+    return tuple((n, t) for n, t in named if any(not w.initial and not w.particle for w in t))  # not "R"
+
+
+def _nominative_tokens(word: Token) -> list[Token]:
+    return [t for _, t in nominatives(word.text)]
 
 
 def _explain(

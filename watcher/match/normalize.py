@@ -139,6 +139,31 @@ def tokenize_name(name: str) -> tuple[Token, ...]:
     return tuple(_flag_patronymics(tokens))
 
 
+# Between the parties of a caption (R v Ivan Petrov, Ablyazov c. France, Аблязов против России) and
+# after a label (Applicant: Ivan Petrov). Only lower-case "v": "Ivanov V. P." is an initial.
+_CAPTION = re.compile(r"\s+(?:v|vs|versus|-v-|c|contre|gegen|против)\.?\s+|\s*:\s*")
+_LOWER_WORD = re.compile(r"(?:^|\s)([^\W\d_A-Z][\w'’-]*)")
+
+
+def parties(name: str) -> tuple[str, ...]:
+    """The names in a caption or a labelled field, or the name itself."""
+    if not _CAPTION.search(name):
+        return (name,)
+    return tuple(p for p in (part.strip() for part in _CAPTION.split(name)) if p)
+
+
+def has_words_around(name: str) -> bool:
+    """Does a name field carry lower-case words that are not name particles (In re Extradition of)?"""
+    for m in _LOWER_WORD.finditer(name):
+        word = m.group(1)
+        if not word[0].islower():
+            continue
+        token = make_token(word.split("-")[0].strip("'’"))
+        if not token.particle and not any(k in PATRONYMIC_MARKERS for k in token.keys):
+            return True
+    return False
+
+
 def _word_tokens(word: str) -> list[Token]:
     if _INITIALS.match(word) and script_of(word) != "cjk":
         return [make_token(letter, initial=True) for letter in word.replace(".", "")]

@@ -33,6 +33,7 @@ KAZAKH_ENDINGS = (
 NOMINATIVE = ("", "а", "я", "й", "ь", "ий", "ый", "ой", "ая", "ия", "о")
 _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*", re.UNICODE)
 _SENTENCE_END = re.compile(r"[.!?;:»«\"“”()\[\]]|,")
+_GENITIVE = re.compile(r"['’]s$")
 MAX_RUN = 7
 
 
@@ -48,34 +49,33 @@ def runs(text: str) -> list[Run]:
     """The capitalised runs of a text, split at punctuation and titles."""
     out: list[Run] = []
     current: list[tuple[str, int, int]] = []
-
-    def close() -> None:
-        if current:
-            out.extend(_to_runs(text, current))
-            current.clear()
-
     last_end = 0
     for m in _WORD.finditer(text):
-        if _SENTENCE_END.search(text[last_end : m.start()]):
-            close()
-        last_end = m.end()
-        word = re.sub(r"['’]s$", "", m.group())
+        start, end = m.span()
+        if current and _SENTENCE_END.search(text, last_end, start):
+            out.extend(_to_runs(text, current))
+            current = []
+        last_end = end
+        word = m.group()
+        if "'" in word or "’" in word:
+            word = _GENITIVE.sub("", word)
+        lower = word[0].islower()
+        if lower and not current:  # most words of a text: nothing to close, nothing to start
+            continue
         bare = word.casefold().strip("-")
-        if bare in TITLES:
-            close()
-        elif (
-            word[0].isupper()
-            or not word[0].islower()
-            or (
-                current
-                and (bare in PARTICLES or bare in PATRONYMIC_MARKERS or bare.split("-")[0] in PARTICLES)
-            )
-        ):
-            current.append((word, m.start(), m.end()))
-        else:
-            close()
-    close()
+        if bare not in TITLES and (not lower or _joins(bare)):
+            current.append((word, start, end))
+        elif current:
+            out.extend(_to_runs(text, current))
+            current = []
+    if current:
+        out.extend(_to_runs(text, current))
     return out
+
+
+def _joins(bare: str) -> bool:
+    """A lower-case word that may stand inside a name: a particle or a patronymic marker."""
+    return bare in PARTICLES or bare in PATRONYMIC_MARKERS or bare.split("-")[0] in PARTICLES
 
 
 def _to_runs(text: str, words_at: list[tuple[str, int, int]]) -> list[Run]:
