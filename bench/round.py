@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.farm import page, person_name
+from bench.farm import diverse_name, page
 from watcher.config import load_config
 from watcher.service import Service
 
@@ -36,7 +36,7 @@ def free_port() -> int:
 def write_config(folder: Path, port: int, sources: int, people: int) -> Path:
     lines = ['[watcher]\ndatabase = "sqlite:///bench.db"\nconcurrency = 512\nper_host = 4\nretries = 0\n']
     for i in range(0, people * 10, 10):
-        lines.append(f'[[person]]\nid = "p{i}"\nname = "{person_name(i)}"\n')
+        lines.append(f'[[person]]\nid = "p{i}"\nname = "{diverse_name(i)}"\n')
     for n in range(sources):
         host = f"127.0.0.{n % HOSTS + 1}"
         lines.append(

@@ -64,6 +64,7 @@ class WatcherSettings(_Model):
     delivery_max_age: str = "2d"
     failures_before_alert: int = Field(3, ge=1)
     never_send_names: bool = False  # refuse name-search sources that have no proxy
+    keep_snapshots_days: int | None = Field(None, ge=1)  # delete bodies no alert refers to after this
 
     @field_validator("delivery_max_age")
     @classmethod

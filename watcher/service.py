@@ -20,6 +20,7 @@ from watcher.leases import new_owner, release_dead_owners
 from watcher.match import Matcher
 from watcher.outbox import DeliveryReport, Outbox
 from watcher.registry import load_registry
+from watcher.retention import prune_snapshots
 from watcher.rounds import RoundContext, RunSummary, run_rounds
 from watcher.route import channels_for
 
@@ -90,5 +91,9 @@ class Service:
         runs = await self.run_sources(source_ids, force=True, now=now)
         send_reminders(self.store, self.config, now or datetime.now(UTC))
         check_stale(self.store, self.config, now or datetime.now(UTC))
+        if self.config.watcher.keep_snapshots_days:
+            prune_snapshots(
+                self.engine, self.bodies, self.config.watcher.keep_snapshots_days, now or datetime.now(UTC)
+            )
         delivery = await self.outbox.deliver(now=now, ignore_backoff=True)
         return CheckReport(runs, delivery)

@@ -68,6 +68,7 @@ class Snapshot(SQLModel, table=True):
     # Tamper evidence: each entry's hash covers the previous entry's (see watcher/chain.py).
     prev_hash: str = ""
     chain_hash: str = ""
+    pruned_at: datetime | None = None  # the body was deleted by retention; the chain entry stays
 
 
 class RequestCache(SQLModel, table=True):
