@@ -61,6 +61,7 @@ __all__ = [
 ]
 
 MAX_JSON_DEPTH = 200
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class AdapterOptions(BaseModel):
@@ -135,6 +136,11 @@ def parse_json(fetched: Fetched) -> Any:
         raise ParseError(f"{fetched.url}: body is not JSON ({exc.__class__.__name__}: {exc})"[:300]) from None
     if _depth(data) > MAX_JSON_DEPTH:
         raise ParseError(f"{fetched.url}: JSON nests deeper than {MAX_JSON_DEPTH} levels")
+    if _SURROGATE_ESCAPE.search(fetched.body):  # rare: check only then that the text is real Unicode
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ParseError(f"{fetched.url}: JSON text holds a lone surrogate; refused") from None
     return data
 
 
