@@ -180,4 +180,8 @@ def _declares_entities(fetched: Fetched) -> bool:
     feedparser strips only declarations that start a line; expat then expands nested ones up to its
     amplification limit: a 1 MB billion-laughs feed costs 30 s and 1 GB. No real feed declares any."""
     headers = {"content-type": fetched.headers.get("content-type", "")}
-    return b"<!ENTITY" in convert_to_utf8(headers, fetched.body, {})
+    try:
+        decoded = convert_to_utf8(headers, fetched.body, {})
+    except Exception:  # a mangled encoding declaration: feedparser.parse trips over it too (a ParseError)
+        decoded = fetched.body
+    return b"<!ENTITY" in decoded

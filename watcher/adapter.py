@@ -61,7 +61,7 @@ __all__ = [
 ]
 
 MAX_JSON_DEPTH = 200
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")  # escaped, or raw UTF-8 bytes
 
 
 class AdapterOptions(BaseModel):

@@ -114,7 +114,7 @@ class Fetcher:
                 )
             except _Retryable as exc:
                 if attempt + 1 >= attempts:
-                    where = f"{exc} (after {attempts} attempts)"
+                    where = f"{exc} (after {attempts} attempt{'s' if attempts > 1 else ''}; {request.url})"
                     raise FetchError(where, url=request.url, status=exc.status) from None
                 delay = exc.retry_after or self.settings.backoff * (2**attempt) * random.uniform(0.5, 1.5)
                 log.info("retrying url=%s in %.1fs: %s", request.url, delay, exc)
