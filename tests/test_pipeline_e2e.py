@@ -4,7 +4,6 @@ unchanged round alerts nothing; a removal alerts once; failures never read as re
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -85,20 +84,6 @@ url_env = "TEST_NGO_URL"
 [[subscription]]
 channel = "ngo-team"
 """
-
-
-@pytest.fixture
-def farm() -> Iterator[SourceFarm]:
-    f = SourceFarm()
-    yield f
-    f.stop()
-
-
-@pytest.fixture
-def receiver() -> Iterator[JsonReceiver]:
-    r = JsonReceiver()
-    yield r
-    r.stop()
 
 
 @pytest.fixture
