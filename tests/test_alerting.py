@@ -110,13 +110,6 @@ class Setup:
 
 
 @pytest.fixture
-def farm() -> Iterator[SourceFarm]:
-    f = SourceFarm()
-    yield f
-    f.stop()
-
-
-@pytest.fixture
 def receivers() -> Iterator[list[JsonReceiver]]:
     made = [JsonReceiver() for _ in range(4)]
     yield made

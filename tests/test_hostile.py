@@ -285,24 +285,10 @@ def squash(text: str) -> str:
 
 
 @pytest.fixture
-def farm() -> Iterator[SourceFarm]:
-    f = SourceFarm()
-    yield f
-    f.stop()
-
-
-@pytest.fixture
 def hostile() -> Iterator[HostileServer]:
     h = HostileServer(interval=0.5)
     yield h
     h.stop()
-
-
-@pytest.fixture
-def receiver() -> Iterator[JsonReceiver]:
-    r = JsonReceiver()
-    yield r
-    r.stop()
 
 
 def test_hostile_responses_fail_their_source_only(

@@ -50,13 +50,6 @@ def farm() -> Iterator[SourceFarm]:
 
 
 @pytest.fixture
-def receiver() -> Iterator[JsonReceiver]:
-    r = JsonReceiver()
-    yield r
-    r.stop()
-
-
-@pytest.fixture
 def config(tmp_path: Path, database_url: str, farm: SourceFarm, receiver: JsonReceiver) -> Config:
     path = tmp_path / "watcher.toml"
     path.write_text(CONFIG.format(db=database_url, base=farm.base, receiver=receiver.url))

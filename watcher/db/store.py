@@ -289,10 +289,6 @@ class Store:
             )
             s.commit()
 
-    def commit_round(self, out: RoundOutcome) -> int:
-        """commit_rounds for one round."""
-        return self.commit_rounds([out])[0]
-
     def commit_rounds(self, outcomes: list[RoundOutcome], *, keep_state: bool = False) -> list[int]:
         """Store everything the rounds found, with their alerts, in one transaction (a group commit:
         the record changes and the alerts reporting them commit together or not at all). Returns
