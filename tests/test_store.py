@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import Session, select
@@ -132,3 +134,30 @@ def test_two_outboxes_never_claim_the_same_delivery(config: Config, receiver: Js
     finally:
         a.engine.dispose()
         b.engine.dispose()
+
+
+def _open_at_once(url: str, barrier: Any, errors: Any) -> None:
+    from watcher.db.engine import open_engine
+
+    barrier.wait()
+    try:
+        open_engine(url).dispose()
+    except Exception as exc:
+        errors.put(repr(exc))
+
+
+def test_processes_starting_together_on_a_new_sqlite_file_all_start(tmp_path: Path) -> None:
+    """Two `watcher run` started at once on a new file once failed with "database is locked": their
+    switches to WAL deadlocked on the lock upgrade, which SQLite reports at once instead of waiting."""
+    ctx = multiprocessing.get_context("fork")
+    errors = ctx.Queue()
+    for attempt in range(25):
+        url = f"sqlite:///{tmp_path / f'w{attempt}.db'}"
+        barrier = ctx.Barrier(4)
+        procs = [ctx.Process(target=_open_at_once, args=(url, barrier, errors)) for _ in range(4)]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join(timeout=60)
+        assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+        assert errors.empty(), errors.get()

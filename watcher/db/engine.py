@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,8 @@ from sqlmodel import SQLModel, col, create_engine
 
 from watcher.db.tables import SCHEMA_VERSION, Meta
 from watcher.errors import StoreError
+
+log = logging.getLogger(__name__)
 
 __all__ = ["is_postgres", "open_engine"]
 
@@ -71,11 +75,31 @@ def _prepare_sqlite_file(path: Path) -> None:
             path.touch()
         finally:
             os.umask(old)
+    _switch_to_wal(path)
+
+
+def _switch_to_wal(path: Path) -> None:
+    """Put the file in WAL mode once, before any pooled connection uses it. Two processes converting a
+    new file at the same moment can deadlock on the lock upgrade, and SQLite then answers "database is
+    locked" at once instead of waiting, so the switch is retried here until the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        try:
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode != "wal":  # a file system without shared memory: it works, without concurrent readers
+                log.warning("database %s stays in journal mode %s: WAL is not supported there", path, mode)
+            return
+        except sqlite3.DatabaseError as exc:  # not a database, disk full, locked...
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise StoreError(f"cannot use database {path}: {exc}") from None
+        finally:
+            conn.close()
+        time.sleep(0.05)
 
 
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     cur = dbapi_connection.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys=ON")
