@@ -53,8 +53,10 @@ def _css_to_xpath(css: str) -> str:
     return _NTH.sub(_positional, str(HTMLTranslator().css_to_xpath(css)))
 
 
+@lru_cache(maxsize=4096)
 def compile_css(css: str) -> etree.XPath:
-    """A CSS selector as a compiled XPath, evaluated from the page root (querySelectorAll semantics)."""
+    """A CSS selector as a compiled XPath, evaluated from the page root (querySelectorAll semantics).
+    Cached: an adapter is made anew each round, and a thousand sources often share selectors."""
     try:
         return etree.XPath(_css_to_xpath(css))
     except (SelectorError, etree.XPathSyntaxError) as exc:

@@ -32,6 +32,8 @@ def request_to_json(req: SourceRequest) -> dict[str, Any]:
         out["for_record"] = req.for_record
     if req.ok_statuses != frozenset({200}):
         out["ok_statuses"] = sorted(req.ok_statuses)
+    if req.reuse_token is not None:
+        out["reuse_token"] = req.reuse_token
     return out
 
 
@@ -46,6 +48,7 @@ def request_from_json(data: Mapping[str, Any]) -> SourceRequest:
         purpose=data.get("purpose", "main"),
         for_record=data.get("for_record"),
         ok_statuses=frozenset(data.get("ok_statuses", [200])),
+        reuse_token=data.get("reuse_token"),
     )
 
 

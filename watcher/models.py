@@ -98,6 +98,9 @@ class SourceRequest:
     for_record: str | None = None
     # Statuses the adapter parses itself (e.g. 404 on a detail page means "gone").
     ok_statuses: frozenset[int] = frozenset({200})
+    # When the last response to this same request was fetched under the same token, it is reused
+    # without asking the source again: a detail page whose list entry has not changed.
+    reuse_token: str | None = None
 
     def cache_key(self) -> str:
         """Stable identity of this request across rounds (conditional GET, unchanged-body skip)."""

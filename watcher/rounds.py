@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from watcher.adapter import ManualAdapter, SourceAdapter
-from watcher.codec import parse_result_to_json, request_from_json
+from watcher.codec import request_from_json, request_to_json
 from watcher.config import Config, SourceConfig
 from watcher.db.store import CacheEntry, RoundOutcome, RoundState, Store
 from watcher.diff import diff_records
@@ -90,9 +90,12 @@ class RoundContext:
     owner: str
     fingerprints: dict[str, str] = field(default_factory=dict)
     committer: GroupCommit = field(init=False)
+    watchlist_hash: str = field(init=False)
 
     def __post_init__(self) -> None:
         self.committer = GroupCommit(self.store)
+        people = json.dumps([p.model_dump(mode="json") for p in self.config.person], sort_keys=True)
+        self.watchlist_hash = hashlib.sha256(people.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +230,7 @@ async def _round(
         cursor=cursor,
         transitions=transitions,
         new_bodies=[(p.request_key, p.fetched) for p in fresh],
-        cache_meta={p.request_key: _meta(p.result) for p in fresh if p.result is not None},
+        cache_meta={p.request_key: _meta(p) for p in fresh if p.result is not None},
         origin=origin,
         requests=len(pages),
         not_modified=not_modified,
@@ -286,6 +289,8 @@ async def _fetch_all(
 ) -> list[tuple[SourceRequest, Fetched]]:
     async def one(request: SourceRequest) -> Fetched:
         entry = state.cache.get(request.cache_key())
+        if entry and request.reuse_token and entry.meta.get("reuse_token") == request.reuse_token:
+            return _reused(request, entry)
         validators = Validators(entry.etag, entry.last_modified, entry.sha256) if entry else None
         if source.user_agent and "user-agent" not in {k.lower() for k in request.headers}:
             request = replace(request, headers={**request.headers, "User-Agent": source.user_agent})
@@ -303,6 +308,11 @@ async def _fetch_all(
     except ExceptionGroup as group_error:  # one failed request fails the round; the first error says why
         raise group_error.exceptions[0] from None
     return [(r, t.result()) for r, t in zip(level, tasks, strict=True)]
+
+
+def _reused(request: SourceRequest, entry: CacheEntry) -> Fetched:
+    """The stored response, as if the source had answered 304 (no request is made)."""
+    return Fetched(request, request.url, 304, {}, b"", entry.sha256, datetime.now(UTC), not_modified=True)
 
 
 def _page(
@@ -451,17 +461,21 @@ def _sanity(
         )
 
 
-def _meta(result: ParseResult) -> dict[str, Any]:
-    data = parse_result_to_json(result)
-    return {k: data[k] for k in ("follow", "complete", "removed", "cursor")}
+def _meta(page: _Page) -> dict[str, Any]:
+    """What a later round needs of a response it does not parse again (its records are stored)."""
+    assert page.result is not None
+    return {
+        "follow": [request_to_json(r) for r in page.result.follow],
+        "complete": page.result.complete,
+        "removed": list(page.result.removed),
+        "cursor": page.result.cursor,
+        "reuse_token": page.fetched.request.reuse_token,
+    }
 
 
 def _fingerprint(ctx: RoundContext, source: SourceConfig) -> str:
     """Changes when the watchlist or the source's config changes: stored bodies are then matched again."""
     if source.id not in ctx.fingerprints:
-        blob = json.dumps(
-            [[p.model_dump(mode="json") for p in ctx.config.person], source.model_dump(mode="json")],
-            sort_keys=True,
-        )
+        blob = ctx.watchlist_hash + json.dumps(source.model_dump(mode="json"), sort_keys=True)
         ctx.fingerprints[source.id] = hashlib.sha256(blob.encode()).hexdigest()[:32]
     return ctx.fingerprints[source.id]
