@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from watcher.config import Config, SourceConfig, parse_duration
 from watcher.db.store import NewAlert, Store, utc
 from watcher.db.tables import SourceState
-from watcher.schedule_math import next_due
+from watcher.schedule_math import period
 
 __all__ = ["SourceHealth", "check_stale", "source_health", "stale_after"]
 
@@ -44,11 +44,7 @@ class SourceHealth:
 def stale_after(source: SourceConfig) -> timedelta:
     if source.stale_after:
         return parse_duration(source.stale_after)
-    if source.cron:
-        base = datetime(2026, 1, 5, tzinfo=UTC)
-        first = next_due(source, base)
-        return 3 * (next_due(source, first + timedelta(seconds=1)) - first)
-    return 3 * source.interval
+    return 3 * period(source)
 
 
 def _is_stale(source: SourceConfig, state: SourceState | None, now: datetime) -> bool:
