@@ -165,6 +165,7 @@ class Fetcher:
         retry_statuses: frozenset[int],
     ) -> Fetched:
         headers = {k: _expand_env(v) for k, v in request.headers.items()}
+        templates = {k.lower(): v for k, v in request.headers.items() if _ENV_REF.search(v)}
         if validators and validators.etag:
             headers["If-None-Match"] = validators.etag
         if validators and validators.last_modified:
@@ -178,17 +179,22 @@ class Fetcher:
         )
         method: str = request.method
         body = request.body
+        redirected = False
         for _ in range(self.settings.max_redirects + 1):
             req = client.build_request(method, url, headers=headers, content=body)
             response = await client.send(req, stream=True)
             try:
+                if redirected and not allow_private and proxy is None:
+                    _check_peer(response, url)  # the name may have resolved otherwise when connecting
                 if response.status_code in REDIRECTS and "location" in response.headers:
                     url = urljoin(url, response.headers["location"])
-                    await self._check_redirect(url, allow_private)
+                    await self._check_redirect(url, allow_private, proxied=proxy is not None)
+                    redirected = True
                     if response.status_code == 303:
                         method, body = "GET", None
                     continue
-                return await self._complete(request, url, response, validators, retry_statuses)
+                sent = {k: templates.get(k, v) for k, v in req.headers.items()}  # never a secret's value
+                return await self._complete(request, url, response, validators, retry_statuses, sent)
             finally:
                 await response.aclose()
         raise FetchError(f"more than {self.settings.max_redirects} redirects", url=request.url)
@@ -200,12 +206,15 @@ class Fetcher:
         response: httpx.Response,
         validators: Validators | None,
         retry_statuses: frozenset[int],
+        sent: dict[str, str],
     ) -> Fetched:
         status = response.status_code
         now = datetime.now(UTC)
         resp_headers = {k.lower(): v for k, v in response.headers.items()}
         if status == 304 and validators is not None:
-            return Fetched(request, url, status, resp_headers, b"", validators.sha256, now, not_modified=True)
+            return Fetched(
+                request, url, status, resp_headers, b"", validators.sha256, now, not_modified=True, sent=sent
+            )
         if status not in request.ok_statuses:
             retry_after = _retry_after(resp_headers.get("retry-after"))
             message = f"HTTP {status} {response.reason_phrase}".strip()
@@ -214,7 +223,7 @@ class Fetcher:
             raise FetchError(message, url=url, status=status)
         body = await self._read_capped(response, url)
         digest = hashlib.sha256(body).hexdigest()
-        return Fetched(request, url, status, resp_headers, body, digest, now)
+        return Fetched(request, url, status, resp_headers, body, digest, now, sent=sent)
 
     async def _read_capped(self, response: httpx.Response, url: str) -> bytes:
         cap = self.settings.max_body_bytes
@@ -233,13 +242,19 @@ class Fetcher:
             raise FetchError(f"body could not be decompressed: {exc}", url=url) from None
         return b"".join(chunks)
 
-    async def _check_redirect(self, url: str, allow_private: bool) -> None:
+    async def _check_redirect(self, url: str, allow_private: bool, *, proxied: bool) -> None:
+        """Refuse a redirect into private or local addresses. Through a proxy the proxy resolves names
+        (Tor, remote DNS): resolving here would leak the target to the local resolver and cannot
+        reach .onion names, so only literal addresses and local names are checked."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             raise FetchError(f"redirect to a non-HTTP URL refused: {url}", url=url)
         if allow_private:
             return
         host = parts.hostname or ""
+        if proxied:
+            _check_literal(host, url)
+            return
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(host, parts.port or 80)
         except OSError:
@@ -250,6 +265,31 @@ class Fetcher:
                 raise FetchError(
                     f"redirect into a private or local address refused: {url} ({address})", url=url
                 )
+
+
+def _check_literal(host: str, url: str) -> None:
+    if host == "localhost" or host.endswith(".localhost"):
+        raise FetchError(f"redirect into a private or local address refused: {url}", url=url)
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return  # a name: the proxy resolves it
+    if not address.is_global:
+        raise FetchError(f"redirect into a private or local address refused: {url} ({address})", url=url)
+
+
+def _check_peer(response: httpx.Response, url: str) -> None:
+    """The address the redirected request really connected to (a name that resolved to a public
+    address when checked may resolve to a private one when connecting: DNS rebinding)."""
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    if not peer:
+        return
+    address = ipaddress.ip_address(peer[0])
+    if not address.is_global:
+        raise FetchError(
+            f"redirect connected to a private or local address, refused: {url} ({address})", url=url
+        )
 
 
 class _Retryable(Exception):

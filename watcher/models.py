@@ -122,6 +122,7 @@ class Fetched:
     sha256: str
     fetched_at: datetime
     not_modified: bool = False  # a 304: `body` is the stored copy
+    sent: Mapping[str, str] = field(default_factory=dict)  # request headers as sent ({env:...} unexpanded)
 
     @property
     def charset(self) -> str | None:

@@ -299,6 +299,7 @@ async def _fetch_all(
             validators=validators,
             retry_statuses=adapter.retry_statuses,
             proxy=source.proxy,
+            allow_private=bool(getattr(source, "allow_private_redirects", False)),
             min_interval=_spacing(adapter, source),
         )
 

@@ -9,8 +9,9 @@ import threading
 
 
 class Socks5Proxy:
-    def __init__(self) -> None:
+    def __init__(self, hosts: dict[str, str] | None = None) -> None:
         self.targets: list[str] = []  # "host:port" as the client asked: a name means remote DNS
+        self.hosts = hosts or {}  # names the proxy's own resolver knows (as Tor knows .onion names)
         self._server = socket.create_server(("127.0.0.1", 0))
         self.port = self._server.getsockname()[1]
         threading.Thread(target=self._serve, daemon=True).start()
@@ -36,7 +37,7 @@ class Socks5Proxy:
             host = client.recv(client.recv(1)[0]).decode() if kind == 3 else socket.inet_ntoa(client.recv(4))
             (port,) = struct.unpack("!H", client.recv(2))
             self.targets.append(f"{host}:{port}")
-            upstream = socket.create_connection((host, port))
+            upstream = socket.create_connection((self.hosts.get(host, host), port))
             client.sendall(b"\x05\x00\x00\x01" + socket.inet_aton("127.0.0.1") + struct.pack("!H", 0))
             with upstream:
                 pump = threading.Thread(target=_pipe, args=(upstream, client), daemon=True)

@@ -346,7 +346,7 @@ class Store:
                         "url": f.url,
                         "method": f.request.method,
                         "status": f.status,
-                        "request_headers": json.dumps(dict(f.request.headers)),
+                        "request_headers": json.dumps(dict(f.sent or f.request.headers)),
                         "response_headers": json.dumps(dict(f.headers)),
                         "sha256": f.sha256,
                         "size": len(f.body),
