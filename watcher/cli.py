@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from watcher.config import Config, load_config
 from watcher.errors import ConfigError, WatcherError
@@ -24,8 +25,12 @@ app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Watch official public sources for named people."
 )
 # Piped output (cron mail, logs, scripts) gets wide tables instead of 80 truncated columns.
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
+# Markup and emoji codes are off: what is printed comes from sources, the config and the database, and
+# a hostile reason phrase like "[/bad]" must print as itself, not crash the command. Styles are Text.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200, markup=False, emoji=False)
+err = Console(
+    stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 200, markup=False, emoji=False
+)
 
 ConfigOpt = Annotated[
     Path | None,
@@ -40,7 +45,7 @@ def config_path(option: Path | None) -> Path:
 
 
 def fail(message: str, code: int) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    err.print(Text.assemble(("error:", "red"), " ", message), highlight=False)
     raise typer.Exit(code)
 
 
@@ -89,7 +94,7 @@ def check(
             style = {"failed": "red", "ok": "green"}.get(r.status, "")
             table.add_row(
                 r.source_id,
-                f"[{style}]{r.status}[/{style}]" if style else r.status,
+                Text(r.status, style=style),
                 str(r.records),
                 str(r.alerts),
                 str(r.requests),
@@ -136,7 +141,7 @@ def status(config: ConfigOpt = None) -> None:
         table.add_row(
             s.source_id,
             s.adapter,
-            f"[{style}]{s.state}[/{style}]",
+            Text(s.state, style=style),
             _when(s.last_run),
             _when(s.last_success),
             str(s.failures),
@@ -166,7 +171,7 @@ def sources(full: Annotated[bool, typer.Option("--full", help="Whole provenance 
     registry = load_registry()
     for name in registry.names():
         a = registry.get(name)
-        out.rule(f"[bold]{name}[/bold]  ({a.kind})")
+        out.rule(Text.assemble((name, "bold"), f"  ({a.kind})"))
         out.print(f"{a.title} — {a.homepage}", highlight=False)
         sends = "yes" if a.sends_names else "no (downloads, matches locally)"
         out.print(f"sends watched names to the source: {sends}")
@@ -196,7 +201,8 @@ def demo(
     """See watcher work in a minute: a local server replays recorded sources; two rounds; the alerts."""
     from watcher.demo import run_demo
 
-    raise typer.Exit(run_demo(out, keep))
+    # The demo writes its own (escaped) markup, so it gets a console that reads it.
+    raise typer.Exit(run_demo(Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200), keep))
 
 
 @app.command()
