@@ -180,8 +180,17 @@ def _failed(
 ) -> RunSummary:
     log.warning("source failed source=%s run_id=%s error=%s", source.id, run_id, error)
     alert_after = ctx.config.watcher.failures_before_alert
-    ctx.store.fail_round(source.id, run_id, now, error, alert_after, status, source.interval)
+    try:
+        ctx.store.fail_round(source.id, run_id, now, error, alert_after, status, source.interval)
+    except Exception as exc:  # the database itself refuses (disk full, read-only): say so, go on
+        log.error("could not record the failure source=%s run_id=%s: %s", source.id, run_id, exc)
+        error = f"{error}; and the failure could not be recorded: {_short(exc)}"
     return RunSummary(source.id, "failed", time.monotonic() - started, error=error)
+
+
+def _short(exc: Exception) -> str:
+    orig = getattr(exc, "orig", None)  # sqlalchemy wraps the driver's error: its message is the plain one
+    return f"{exc.__class__.__name__}: {orig or exc}"[:300]
 
 
 async def _round(

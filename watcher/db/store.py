@@ -5,17 +5,19 @@ replayed round cannot alert twice (alerts carry a unique dedupe key).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import and_, bindparam, insert, or_, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from watcher import chain
@@ -32,6 +34,7 @@ from watcher.db.tables import (
     StoredRecord,
 )
 from watcher.diff import Stored, Transition
+from watcher.errors import StoreError
 from watcher.models import KEYWORD_MATCH, Fetched, Match, Record
 
 __all__ = ["CacheEntry", "NewAlert", "RoundOutcome", "RoundState", "Store", "utc"]
@@ -40,6 +43,21 @@ Router = Callable[[str, str | None, str, float | None], list[str]]  # event, per
 
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+
+def _plain_errors(method: Callable[P, T]) -> Callable[P, T]:
+    """The database's refusals (disk full, read-only, locked too long) as a StoreError a user can act
+    on, without the SQL statement and its parameters: they carry watched names and record text."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(*args, **kwargs)
+        except DBAPIError as exc:
+            raise StoreError(f"the database refused the change: {exc.orig}") from None
+
+    return wrapper
 
 
 def utc(moment: datetime) -> datetime:
@@ -106,6 +124,7 @@ class Store:
         self.router = router
 
     # -- the start of a round: lease, run row and state, in one transaction -----------------------
+    @_plain_errors
     def begin_rounds(
         self,
         claims: list[tuple[str, datetime]],
@@ -260,6 +279,7 @@ class Store:
         with self.engine.begin() as conn:
             return self._round_states(conn, [source_id])[source_id].stored
 
+    @_plain_errors
     def finish_unchanged(
         self, runs: list[tuple[str, int, int, int]], now: datetime, status: str = "unchanged"
     ) -> None:
@@ -289,6 +309,7 @@ class Store:
             )
             s.commit()
 
+    @_plain_errors
     def commit_rounds(self, outcomes: list[RoundOutcome], *, keep_state: bool = False) -> list[int]:
         """Store everything the rounds found, with their alerts, in one transaction (a group commit:
         the record changes and the alerts reporting them commit together or not at all). Returns
@@ -560,6 +581,7 @@ class Store:
             self.add_alert(s, alert, utc(now))
 
     # -- failures -------------------------------------------------------------------------------
+    @_plain_errors
     def fail_round(
         self,
         source_id: str,
