@@ -57,9 +57,13 @@ class UkCourtLists(SourceAdapter[Options]):
     Source (SOURCES.md 5.6): the per-venue summary `/summary-of-publications?locationId=<id>` links the
     lists published for today and tomorrow as `/<list-type>?artefactId=<uuid>`, with link text
     "<List name> <D Month YYYY> - English (Saesneg)" (typed by hand, so matched loosely; the Welsh
-    copies are skipped). Each link becomes a follow-up request; a list page is a GOV.UK
-    `table.govuk-table` (Venue, Judge, Time, Case number, Case details, Hearing type, Additional
-    information) where a blank Venue or Judge cell means "same as the row above".
+    copies are skipped). Each link becomes a follow-up request. A summary without any list link is a
+    ParseError, never an empty venue: the lists are complete, so reading it as "no hearings" would mark
+    every stored hearing removed (and cancelled in the calendar). A venue that publishes nothing for
+    today and tomorrow (weekends) looks the same, so schedule the source on court days (e.g. cron
+    "0 7-18/2 * * 1-5"). A list page is a GOV.UK `table.govuk-table` (Venue, Judge, Time, Case number,
+    Case details, Hearing type, Additional information) where a blank Venue or Judge cell means "same as
+    the row above".
 
     A record is one hearing row. Its key is `<locationId>/<list type>/<list date>/<case number>`: an
     artefactId changes whenever HMCTS republishes a list, and a courtroom or time changes during the
@@ -70,7 +74,9 @@ class UkCourtLists(SourceAdapter[Options]):
 
     Fixtures: shared/samples/uk_court_lists/cath_summary-page.html and cath_daily-cause-list.html,
     test fixtures shaped like CaTH pages and simplified by their author (europhile26-gif/cacd-archive);
-    the real pages carry more GOV.UK markup around the same links and table.
+    the real pages carry more GOV.UK markup around the same links and table. The error page of the
+    regression test (tests/fixtures/uk_court_lists/summary_error-page_synthetic.html) is synthetic,
+    written from the GOV.UK Design System's "Sorry, there is a problem with the service" page pattern.
     """
 
     name = "uk_court_lists"
@@ -93,8 +99,21 @@ class UkCourtLists(SourceAdapter[Options]):
 
     def parse(self, fetched: Fetched) -> ParseResult:
         if fetched.request.purpose == "summary":
-            return ParseResult(follow=self._list_links(fetched))
+            return ParseResult(follow=self._summary_links(fetched))
         return ParseResult(records=self._hearings(fetched), complete=True)
+
+    def _summary_links(self, fetched: Fetched) -> list[SourceRequest]:
+        # The lists are complete, so a round whose summary leads nowhere would remove every stored hearing:
+        # a summary without a list link (a new layout, an error page served as 200) fails the round instead.
+        follow = self._list_links(fetched)
+        if not follow:
+            kept = f" of the types {', '.join(self.options.list_types)}" if self.options.list_types else ""
+            raise ParseError(
+                f"{fetched.url}: the summary page links no hearing list{kept} (no '/<list-type>?artefactId=' "
+                "link): the page layout may have changed, or it is an error page; nothing was marked "
+                "removed. A venue with nothing published today or tomorrow reads the same: poll on court days"
+            )
+        return follow
 
     def _list_links(self, fetched: Fetched) -> list[SourceRequest]:
         follow: dict[str, SourceRequest] = {}

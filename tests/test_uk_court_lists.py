@@ -15,8 +15,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
+from icalendar import Calendar
 
 from sources.uk_court_lists import Options, UkCourtLists
+from tests.support.cli import run_cli
+from tests.support.servers import JsonReceiver, Route, SourceFarm
+from tests.test_adapters_e2e import alerts
+from tests.test_adapters_e2e import write_config as write_scenario_config
 from watcher.diff import Stored, diff_records
 from watcher.errors import ParseError
 from watcher.match import Matcher
@@ -164,6 +169,75 @@ def test_summary_links_become_list_requests(
     got = [(r.url.removeprefix(BASE), r.params["artefactId"]) for r in result.follow]
     assert got == expected
     assert all(r.purpose == "list" for r in result.follow)
+
+
+ERROR_PAGE = (FIXTURES / "uk_court_lists" / "summary_error-page_synthetic.html").read_text()
+# The sample summary after a layout change: the lists are reached by path, no artefactId in the links.
+NEW_LAYOUT = SUMMARY.replace("?artefactId=", "/")
+
+
+@pytest.mark.parametrize(
+    ("body", "list_types", "message"),
+    [
+        (ERROR_PAGE, (), "links no hearing list \\(no"),
+        (NEW_LAYOUT, (), "the page layout may have changed"),
+        (SUMMARY, ("tribunal",), "links no hearing list of the types tribunal"),
+    ],
+    ids=["an error page served as 200", "a layout change", "no list of the configured types"],
+)
+def test_a_summary_without_list_links_is_a_parse_error(
+    body: str, list_types: tuple[str, ...], message: str
+) -> None:
+    """Regression: such a summary parsed as a complete round of zero hearings, so every stored hearing
+    became a `removed` alert and a CANCELLED calendar entry."""
+    request = SourceRequest(f"{BASE}/summary-of-publications", {"locationId": "109"}, purpose="summary")
+    with pytest.raises(ParseError, match=message) as err:
+        UkCourtLists(Options(list_types=list_types)).parse(make_fetched(request, body.encode()))
+    assert "summary-of-publications?locationId=109" in str(err.value)
+    assert "nothing was marked removed" in str(err.value)
+
+
+def test_a_summary_without_list_links_removes_nothing_through_the_cli(
+    tmp_path: Path, farm: SourceFarm, receiver: JsonReceiver
+) -> None:
+    """The e2e venue: McCalla's hearing is listed, then the summary is an error page served with 200. The
+    round fails (exit 1, the error in `watcher status`), no `removed` alert is sent, the calendar keeps
+    the hearing CONFIRMED, and the next good round finds it unchanged (no alert either)."""
+    e2e = FIXTURES / "uk_court_lists" / "e2e"
+    scenario = json.loads((e2e / "scenario.json").read_text())
+    config = tmp_path / "watcher.toml"
+    write_scenario_config(config, scenario, "uk_court_lists", farm.base)
+    env = {"E2E_RECEIVER": receiver.url}
+    venue = {"locationId": "109"}
+    listed = Route(
+        "/court-of-appeal-criminal-daily-cause-list",
+        (e2e / "list_1.html").read_bytes(),
+        query={"artefactId": "test-id-today"},
+    )
+    farm.set_routes(
+        [Route("/summary-of-publications", (e2e / "summary_1.html").read_bytes(), query=venue), listed]
+    )
+    assert run_cli("check", "-c", str(config), env=env).code == 0
+    assert [m["title"].split(":")[0] for m in receiver.messages] == ["[watcher] New"]
+
+    farm.set_routes([Route("/summary-of-publications", ERROR_PAGE.encode(), query=venue), listed])
+    failed = run_cli("check", "-c", str(config), env=env)
+    assert failed.code == 1 and "links no hearing list" in " ".join(failed.stdout.split())
+    assert len(receiver.messages) == 1, [m["title"] for m in receiver.messages]
+    status = run_cli("status", "-c", str(config), env=env)
+    assert status.code == 1 and "links no hearing list" in " ".join(status.stdout.split())
+    ics = tmp_path / "hearings.ics"
+    assert run_cli("calendar", "--ics", str(ics), "-c", str(config), env=env).code == 0
+    [event] = Calendar.from_ical(ics.read_bytes()).walk("VEVENT")
+    assert str(event["status"]) == "CONFIRMED"
+
+    farm.set_routes(
+        [Route("/summary-of-publications", (e2e / "summary_1.html").read_bytes(), query=venue), listed]
+    )
+    assert run_cli("check", "-c", str(config), env=env).code == 0
+    assert len(receiver.messages) == 1
+    events = [a["event"] for a in alerts(config, receiver)]
+    assert "removed" not in events
 
 
 # --- list page ---------------------------------------------------------------------------------------
