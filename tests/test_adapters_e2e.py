@@ -16,7 +16,8 @@ from tests.support.cli import run_cli
 from tests.support.servers import JsonReceiver, Route, SourceFarm
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SCENARIOS = sorted(FIXTURES.glob("*/e2e/scenario.json"))
+SCENARIOS = sorted(FIXTURES.glob("*/e2e*/scenario.json"))  # e2e/, and e2e-<variant>/ for a second one
+IDS = [str(p.parent.relative_to(FIXTURES)).removesuffix("/e2e") for p in SCENARIOS]
 
 
 def _toml(value: Any) -> str:
@@ -52,7 +53,7 @@ def alerts(config: Path, receiver: JsonReceiver) -> list[dict[str, Any]]:
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize("scenario_path", SCENARIOS, ids=[p.parent.parent.name for p in SCENARIOS])
+@pytest.mark.parametrize("scenario_path", SCENARIOS, ids=IDS)
 def test_adapter_end_to_end(scenario_path: Path, tmp_path: Path) -> None:
     adapter = scenario_path.parent.parent.name
     scenario = json.loads(scenario_path.read_text())
