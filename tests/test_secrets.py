@@ -38,5 +38,5 @@ def test_unusable_database_is_a_clear_error(tmp_path: Path) -> None:
         )
     )
     result = run_cli("check", "-c", str(path), env={"TEST_NGO_URL": "json://127.0.0.1:9/x"})
-    assert result.code == 1
+    assert result.code == 3, "exit 3: the database cannot be used"
     assert "database folder" in result.stderr and "does not exist" in result.stderr

@@ -9,7 +9,7 @@ import re
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 from urllib.parse import urlsplit
 
 import typer
@@ -18,11 +18,38 @@ from rich.table import Table
 from rich.text import Text
 
 from watcher.config import Config, load_config
-from watcher.errors import ConfigError, WatcherError
+from watcher.errors import ConfigError, StoreError, WatcherError
 from watcher.logs import setup_logging
 
+STORE_EXIT = 3  # the database (or the evidence folder) cannot be used: read-only, full, locked, foreign
+
+
+class _Commands(typer.core.TyperGroup):
+    """Every command, however deep, runs inside this: a database that refuses is one line and exit 3."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StoreError as exc:
+            fail(str(exc), STORE_EXIT)
+        except Exception as exc:
+            # sqlalchemy is imported only by commands that use the database; if it is not loaded, this
+            # cannot be its error (and `watcher sources` does not pay for importing it).
+            sa = sys.modules.get("sqlalchemy.exc")
+            if sa is None or not isinstance(exc, sa.OperationalError):
+                raise
+            fail(
+                f"the database refused: {exc.orig} (is the disk full, or the database read-only?)", STORE_EXIT
+            )
+
+
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, help="Watch official public sources for named people."
+    cls=_Commands,
+    add_completion=False,
+    no_args_is_help=True,
+    help="Watch official public sources for named people.",
+    epilog="Exit codes: 0 fine; 1 something failed or is stale (see the command); 2 a config or usage"
+    " mistake; 3 the database or evidence folder cannot be used (read-only, disk full, locked).",
 )
 # Piped output (cron mail, logs, scripts) gets wide tables instead of 80 truncated columns.
 # Markup and emoji codes are off: what is printed comes from sources, the config and the database, and
@@ -47,6 +74,11 @@ def config_path(option: Path | None) -> Path:
 def fail(message: str, code: int) -> NoReturn:
     err.print(Text.assemble(("error:", "red"), " ", message), highlight=False)
     raise typer.Exit(code)
+
+
+def failed(exc: WatcherError, code: int = 1) -> NoReturn:
+    """A WatcherError as its message; the store's refusals keep their own exit code everywhere."""
+    fail(str(exc), STORE_EXIT if isinstance(exc, StoreError) else code)
 
 
 def load(option: Path | None, *, log_level: str = "WARNING") -> Config:
@@ -110,7 +142,7 @@ def check(
     try:
         code = asyncio.run(go())
     except WatcherError as exc:
-        fail(str(exc), 1)
+        failed(exc)
     raise typer.Exit(code)
 
 
@@ -123,7 +155,7 @@ def run(config: ConfigOpt = None) -> None:
     try:
         asyncio.run(run_forever(cfg))
     except WatcherError as exc:
-        fail(str(exc), 1)
+        failed(exc)
 
 
 @app.command()
@@ -318,7 +350,7 @@ def tasks_done(
     try:
         alerts, sent = asyncio.run(go())
     except WatcherError as exc:
-        fail(str(exc), 1)
+        failed(exc)
     out.print(f"recorded: {'found' if found else 'not found'}; {alerts} alert(s), {sent} message(s) sent")
 
 
@@ -344,7 +376,7 @@ def evidence_export(
     try:
         folder = export_bundle(engine, BodyStore(cfg.data_dir), alert_id, out_dir)
     except WatcherError as exc:
-        fail(str(exc), 1)
+        failed(exc)
     finally:
         engine.dispose()
     out.print(f"wrote {folder}: exchanges.warc.gz, alert.json, manifest.json, README.txt")

@@ -73,6 +73,8 @@ def _prepare_sqlite_file(path: Path) -> None:
         old = os.umask(0o077)  # the watchlist is sensitive: owner-only
         try:
             path.touch()
+        except OSError as exc:  # a read-only folder, a full disk
+            raise StoreError(f"cannot create database {path}: {exc.strerror}") from None
         finally:
             os.umask(old)
     _switch_to_wal(path)
