@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import calendar
-import io
 import re
 import time
 from typing import Any
 
-import feedparser
 import lxml.etree as etree
 import lxml.html
-from feedparser.encodings import convert_to_utf8
 from pydantic import Field, field_validator
 
+from sources.rss import parse_feed
 from watcher.adapter import (
     AdapterOptions,
     Fetched,
-    ParseError,
     ParseResult,
     Query,
     Record,
@@ -94,7 +91,7 @@ class GoogleNews(SourceAdapter[Options]):
         return {"q": q, "hl": hl, "gl": country.upper(), "ceid": f"{country.upper()}:{language}"}
 
     def parse(self, fetched: Fetched) -> ParseResult:
-        feed = _feed(fetched)
+        feed = parse_feed(fetched)
         records: dict[str, Record] = {}
         for entry in feed.get("entries", []):
             record = _record(entry)
@@ -112,20 +109,6 @@ def _forms(query: Query) -> list[str]:
             if form:
                 seen.setdefault(form.casefold(), form)
     return list(seen.values())
-
-
-def _feed(fetched: Fetched) -> Any:
-    """The body through feedparser; ParseError when it is no feed."""
-    if _declares_entities(fetched):
-        raise ParseError(f"{fetched.url}: feed declares XML entities; refused (entity expansion attack)")
-    try:  # a file object: feedparser opens bytes or str as a local path ("/dev/zero") or URL
-        feed = feedparser.parse(io.BytesIO(fetched.body), response_headers=dict(fetched.headers))
-    except Exception as exc:  # feedparser trips over some mangled encoding declarations: a bad body
-        raise ParseError(f"{fetched.url}: unreadable feed ({exc.__class__.__name__}: {exc})"[:300]) from None
-    if not feed.get("version"):
-        problem = feed.get("bozo_exception") or "no RSS root element (a consent or error page?)"
-        raise ParseError(f"{fetched.url}: not an RSS feed ({problem})"[:300])
-    return feed
 
 
 def _record(entry: Any) -> Record | None:
@@ -172,16 +155,3 @@ def _strip_html(html: str) -> str:
     except (etree.ParserError, ValueError):
         return html
     return " ".join(" ".join(root.itertext()).split())  # spaces where <br>, &nbsp; and blocks were
-
-
-def _declares_entities(fetched: Fetched) -> bool:
-    """Entity declarations as feedparser will see them, after its own decoding (UTF-16, UTF-7...).
-
-    feedparser strips only declarations that start a line; expat then expands nested ones up to its
-    amplification limit: a 1 MB billion-laughs feed costs 30 s and 1 GB. No real feed declares any."""
-    headers = {"content-type": fetched.headers.get("content-type", "")}
-    try:
-        decoded = convert_to_utf8(headers, fetched.body, {})
-    except Exception:  # a mangled encoding declaration: feedparser.parse trips over it too (a ParseError)
-        decoded = fetched.body
-    return b"<!ENTITY" in decoded

@@ -34,7 +34,10 @@ class RssOptions(AdapterOptions):
 
 
 def parse_feed(fetched: Fetched) -> Any:
-    """The feedparser result; ParseError when the body is not a feed (an HTML error page, cut-off XML)."""
+    """The feedparser result; ParseError when the body is not a feed (an HTML error page, cut-off XML).
+
+    Every feedparser-based adapter parses through here (rss, google_news, be_juportal), so the entity
+    guard and the error messages are the same for all of them."""
     # No content-location: feedparser would resolve an opaque guid ("abc") against the feed URL, so
     # a record's key would change with the address it was fetched from (a mirror, a test server).
     headers = {"content-type": fetched.headers.get("content-type", "")}
@@ -48,7 +51,8 @@ def parse_feed(fetched: Fetched) -> Any:
             f"{fetched.url}: feed could not be parsed ({exc.__class__.__name__}: {exc})"[:300]
         ) from None
     if not parsed.get("version"):
-        raise ParseError(f"{fetched.url}: body is not an RSS or Atom feed ({_first_words(fetched.body)})")
+        start = _first_words(fetched.body)
+        raise ParseError(f"{fetched.url}: body is not an RSS feed or an Atom feed ({start}; an error page?)")
     if parsed.get("bozo") and not parsed.entries:
         problem = parsed.get("bozo_exception")
         raise ParseError(f"{fetched.url}: feed is malformed and has no readable items ({problem})"[:300])
@@ -143,8 +147,13 @@ class Rss(SourceAdapter[RssOptions]):
     `<link>` (HUDOC). Fixtures: shared/samples/hudoc/echr_rss_trimmed.xml (real HUDOC feed, trimmed)
     and shared/samples/pacer_rss/cadc.xml (real CM/ECF "Recent Entries" feed, via juriscraper).
 
-    Variants (google_news, pacer_rss, hudoc) reuse `feed_records()` or subclass `Rss` and override
-    `record()` (e.g. to pull a case number out of the title) and `requests()`.
+    Variants: google_news and be_juportal parse with `parse_feed()` (this module's feedparser call behind
+    its entity guard) and shape their own records from the entries; a generic variant can also subclass
+    `Rss` and override `record()` (e.g. to pull a case number out of the title) and `requests()`, or use
+    `feed_records()`. pacer_rss and hudoc do neither: they read their RSS with lxml
+    (`watcher.adapter.parse_xml`), because they need the element text as written (PACER's titles escaped
+    twice, HUDOC's JSON fragment in `<link>`); this adapter parses their recorded feeds too, as a test of
+    the generic path.
     """
 
     name = "rss"

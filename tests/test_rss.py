@@ -13,6 +13,7 @@ from sources.rss import Rss, RssOptions, entry_record, feed_records, plain_text
 from tests.test_interpol_notices import run_scenario
 from watcher.errors import ParseError
 from watcher.models import Fetched, Query, Record, SourceRequest
+from watcher.registry import load_registry
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rss"
 SAMPLES = Path("/work/shared/samples")
@@ -144,3 +145,26 @@ def test_a_variant_reshapes_records_in_a_few_lines() -> None:
 
 def test_e2e_scenario_data() -> None:
     run_scenario("rss")
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE rss [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>
+<rss version="2.0"><channel><title>&b;</title><item><title>&b;</title></item></channel></rss>"""
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (BILLION_LAUGHS, "feed declares XML entities; refused"),
+        ((FIXTURES / "error_page_synthetic.html").read_bytes(), "is not an RSS feed or an Atom feed"),
+    ],
+    ids=["entities", "error-page"],
+)
+@pytest.mark.parametrize("adapter", ["rss", "google_news", "be_juportal"])
+def test_every_feedparser_adapter_shares_one_guarded_parse(adapter: str, body: bytes, message: str) -> None:
+    """One piece of code (sources.rss.parse_feed) parses every feedparser feed: the entity guard and the
+    errors cannot drift apart between copies."""
+    cls = load_registry().get(adapter)
+    options = {"google_news": {}}.get(adapter, {"url": "https://example.org/feed"})
+    with pytest.raises(ParseError, match=message):
+        cls(cls.Options(**options)).parse(fetched(body))
