@@ -54,12 +54,12 @@ async def rounds(config_path: Path) -> None:
     config = load_config(config_path)
     async with Service(config) as svc:
         for label in ("first round", "unchanged round"):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             runs = await svc.run_sources(force=True)
-            wall = time.perf_counter() - started
+            wall, cpu = time.perf_counter() - started, time.process_time() - cpu
             failed = [r for r in runs if r.status == "failed"]
             print(
-                f"{label:16s} wall {wall:6.2f} s   requests {sum(r.requests for r in runs):5d}   "
+                f"{label:16s} wall {wall:6.2f} s (cpu {cpu:5.2f} s)   requests {sum(r.requests for r in runs):5d}   "
                 f"304s {sum(r.not_modified for r in runs):5d}   records {sum(r.records for r in runs):6d}   "
                 f"alerts {sum(r.alerts for r in runs):4d}   failed {len(failed)}"
                 + (f" (first: {failed[0].error})" if failed else "")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import gc
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,8 +25,11 @@ from watcher.registry import load_registry
 from watcher.retention import prune_snapshots
 from watcher.rounds import RoundContext, RunSummary, run_rounds
 from watcher.route import channels_for
+from watcher.timestamp import StampOutcome, TimestampError, authority_of, stamp_head
 
 __all__ = ["CheckReport", "Service"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +42,23 @@ class CheckReport:
         return [r for r in self.runs if r.status == "failed"]
 
 
+GC_GEN0_THRESHOLD = 20_000
+
+
+def tune_gc() -> None:
+    """Collect garbage less often than Python's default (700 allocations). watcher keeps a large,
+    long-lived heap (the watchlist index, name and comparison caches) that each collection of the
+    older generations walks again: measured, the default spent 45% of an unchanged round there."""
+    gen0, gen1, gen2 = gc.get_threshold()
+    if gen0 < GC_GEN0_THRESHOLD:
+        gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
+
+
 class Service:
     """`async with Service(config) as svc: await svc.check()`."""
 
     def __init__(self, config: Config) -> None:
+        tune_gc()
         self.config = config
         self.owner = new_owner()
         self.engine: Engine = open_engine(config.database_url)
@@ -89,11 +107,23 @@ class Service:
     async def check(self, source_ids: Sequence[str] = (), *, now: datetime | None = None) -> CheckReport:
         """One round of every (or the named) source now, then deliver everything pending."""
         runs = await self.run_sources(source_ids, force=True, now=now)
+        await self.stamp_evidence()
         send_reminders(self.store, self.config, now or datetime.now(UTC))
         check_stale(self.store, self.config, now or datetime.now(UTC))
-        if self.config.watcher.keep_snapshots_days:
-            prune_snapshots(
-                self.engine, self.bodies, self.config.watcher.keep_snapshots_days, now or datetime.now(UTC)
-            )
+        self.prune_evidence(now or datetime.now(UTC))
         delivery = await self.outbox.deliver(now=now, ignore_backoff=True)
         return CheckReport(runs, delivery)
+
+    async def stamp_evidence(self) -> StampOutcome | None:
+        """Timestamp the evidence chain's newest entry at `tsa_url`; a TSA problem is logged, not raised."""
+        try:
+            authority = authority_of(self.config)
+        except TimestampError as exc:  # an unreadable tsa_ca_file must not stop the rounds either
+            log.error("no timestamp: %s", exc)
+            return None
+        return await stamp_head(self.engine, self.fetcher, authority) if authority else None
+
+    def prune_evidence(self, now: datetime) -> int:
+        """Retention (`keep_snapshots_days`): the number of snapshots whose bodies were deleted."""
+        days = self.config.watcher.keep_snapshots_days
+        return prune_snapshots(self.engine, self.bodies, days, now) if days else 0

@@ -179,21 +179,21 @@ class Store:
                     for i in taken
                 ],
             )
-            run_ids = {}
-            for source_id in sorted(taken):
-                run_ids[source_id] = conn.execute(
-                    insert(run)
-                    .values(
-                        source_id=source_id,
-                        started_at=now,
-                        status="running",
-                        requests=0,
-                        not_modified=0,
-                        records=0,
-                        changes=0,
-                    )
-                    .returning(run.c.id)
-                ).scalar_one()
+            order = sorted(taken)
+            rows = [
+                {
+                    "source_id": source_id,
+                    "started_at": now,
+                    "status": "running",
+                    "requests": 0,
+                    "not_modified": 0,
+                    "records": 0,
+                    "changes": 0,
+                }
+                for source_id in order
+            ]
+            inserted = conn.execute(insert(run).returning(run.c.id, sort_by_parameter_order=True), rows)
+            run_ids = dict(zip(order, inserted.scalars(), strict=True))
             states = self._round_states(conn, sorted(taken))
         return {i: (int(run_ids[i]), states[i]) for i in taken}
 
