@@ -48,7 +48,11 @@ class Courtlistener(SourceAdapter[Options]):
     `recap_documents`); a record is one docket, key `docket:<docket_id>`. With `type="o"` a record is
     one opinion cluster, key `cluster:<cluster_id>`. `latest_entry` (the newest nested document the
     search returned) changing is how a new filing on a watched docket shows up [inferred].
-    Search results are a relevance window, not a register, so they are never `complete`.
+
+    A search's pages are its whole result, so a round that followed every `next` cursor is complete for
+    its searches: a docket or opinion that leaves the result (sealed, removed, re-captioned) is
+    `removed`, after one round of grace (`removal_grace_rounds`: a search index can miss a hit for a
+    while). When `max_pages` stops while a `next` cursor remains, the round is not complete.
 
     Auth: header `Authorization: Token <token>`; the token comes from the environment variable named by
     `token_env`, written here as the placeholder `{env:NAME}` that the fetch stage expands.
@@ -73,6 +77,11 @@ class Courtlistener(SourceAdapter[Options]):
     # 5/min window; the hour and day windows are a budget: searches x max_pages x rounds per day <= 125.
     rate_limits: ClassVar[tuple[tuple[int, int], ...]] = ((5, 60), (50, 3600), (125, 86400))
     min_interval_seconds: ClassVar[float] = 12.0
+    removal_grace_rounds = 1
+    removal_note: ClassVar[str] = (
+        "The case is no longer in CourtListener's search result: it may have been sealed, removed or "
+        "re-captioned, or the search index dropped it. Check the docket on CourtListener or PACER."
+    )
 
     def requests(self, query: Query) -> list[SourceRequest]:
         qs = list(self.options.queries)
@@ -100,7 +109,10 @@ class Courtlistener(SourceAdapter[Options]):
         if not isinstance(rows, list):
             raise ParseError(f"{fetched.url}: expected CourtListener JSON with a 'results' list")
         records = [self._record(fetched, row) for row in rows]
-        return ParseResult(records=records, follow=self._next(fetched, data.get("next")), complete=False)
+        follow = self._next(fetched, data.get("next"))
+        # The search's whole result is its pages: complete unless a next page exists and is not fetched.
+        unread = isinstance(data.get("next"), str) and bool(data["next"]) and not follow
+        return ParseResult(records=records, follow=follow, complete=not unread)
 
     def _next(self, fetched: Fetched, nxt: Any) -> list[SourceRequest]:
         label, _, page = fetched.request.purpose.partition(":")

@@ -6,7 +6,7 @@ import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from watcher.adapter import (
@@ -62,7 +62,16 @@ class Hudoc(SourceAdapter[Options]):
       application to the government). Rows past start+length = 10,000 never come back, so a search
       above the cap is split into two `kpdate` halves, recursively, as follow-up requests.
     A record is one HUDOC document keyed by `itemid`; applicants are parsed from the title
-    ("CASE OF IVANOV AND OTHERS v. RUSSIA"). Results are a search window, never complete.
+    ("CASE OF IVANOV AND OTHERS v. RUSSIA"); the application numbers (`appno`) are a field and part of
+    `text`, so a person's `case_numbers` find their application.
+
+    Removals: in `query` mode with a fixed `from_date`, a round that fetched every row (every page, every
+    date slice) is complete for its searches: a document that leaves the result (withdrawn, anonymised,
+    re-classified) is `removed`, after one round of grace (`removal_grace_rounds`: the search index can
+    miss a document for a while). With the default sliding range (`days_back`) documents age out of the
+    search every day, so the round is not complete; nor is the RSS mode, which carries no result count
+    (the recorded feed held exactly 2,000 items, a cap, not a total): a document leaving the feed is
+    not a removal there.
 
     Cloudflare challenges the python-requests user-agent; a browser-like UA passes (SOURCES.md 5.2).
 
@@ -81,6 +90,11 @@ class Hudoc(SourceAdapter[Options]):
     )
     sends_names = True  # with `applicants` or `applicants_from_watchlist`
     retry_statuses = frozenset({403, 429, 500, 502, 503, 504})  # 403/429 under load [SOURCES 5.2]
+    removal_grace_rounds = 1
+    removal_note: ClassVar[str] = (
+        "The document is no longer in the HUDOC search result: the Court may have withdrawn, anonymised or "
+        "re-classified it. Check HUDOC for the application number."
+    )
 
     def requests(self, query: Query) -> list[SourceRequest]:
         searches: list[tuple[str, ...]] = [self.options.applicants] if self.options.applicants else []
@@ -153,13 +167,17 @@ class Hudoc(SourceAdapter[Options]):
         start, length = _int(params.get("start")), _int(params.get("length")) or len(rows) or 1
         q = params.get("query", "")
         halves = _halves(q) if start == 0 and total > CAP else []
+        # Complete for the search when every row is fetched, and only over a fixed date range: a sliding
+        # `days_back` range drops old documents every day, which are not removals.
+        fixed = self.options.from_date is not None
         if halves:  # this page is only a sample of an oversized search: fetch each half instead
-            return ParseResult(follow=[self._request(h, purpose="slice") for h in halves], complete=False)
+            return ParseResult(follow=[self._request(h, purpose="slice") for h in halves], complete=fixed)
         follow = []
         if start + length < min(total, CAP) and rows:
             follow = [self._request(q, start + length, purpose="page")]
         records = [self._json_row(fetched, row) for row in rows]
-        return ParseResult(records=records, follow=follow, complete=False)
+        whole = bool(follow) or start + len(rows) >= total  # past the 10,000 cap, rows stay unread
+        return ParseResult(records=records, follow=follow, complete=fixed and whole)
 
     def _json_row(self, fetched: Fetched, row: Any) -> Record:
         cols = row.get("columns") if isinstance(row, dict) else None

@@ -52,8 +52,14 @@ class UkFindCaseLaw(SourceAdapter[Options]):
 
     A record is one published document, keyed by `tna:uri` (`uksc/2024/123`, or `d-<uuid>` since April
     2025). `tna:contenthash` (sha256 of the text) is a field, so a re-published text is a `changed` event.
-    The feed is "latest documents", never the whole archive, so results are not complete: a document
-    leaving a feed page is not a removal. Watched names are found in the title (parties) and summary.
+    Watched names are found in the title (parties) and summary.
+
+    A search's feed pages are its whole result, so a round that fetched every page (no `next` link left
+    unfollowed) is complete for its searches: a judgment that leaves the result (withdrawn, anonymised,
+    its parties renamed) is `removed`, after one round of grace (`removal_grace_rounds`), because a
+    document re-published while we page can move from one page to the next. When `max_pages` stops
+    before the last page (the unfiltered "latest documents" feed has thousands), the round is not
+    complete and nothing is removed.
 
     Rate limit [doc]: 1,000 requests per rolling 5 minutes per IP, then HTTP 429 (`rate_limits` below).
 
@@ -77,6 +83,11 @@ class UkFindCaseLaw(SourceAdapter[Options]):
     # watcher.fetch applies per host (300 s / 1,000 = 0.3 s), which can never exceed the window.
     rate_limits: ClassVar[tuple[tuple[int, int], ...]] = ((1000, 300),)
     min_interval_seconds: ClassVar[float] = 0.3
+    removal_grace_rounds = 1
+    removal_note: ClassVar[str] = (
+        "The judgment is no longer in the search result: The National Archives may have withdrawn or "
+        "anonymised it, or its title or parties changed. Check the judgment's page."
+    )
 
     def requests(self, query: Query) -> list[SourceRequest]:
         parties = [self.options.party] if self.options.party else []
@@ -100,7 +111,11 @@ class UkFindCaseLaw(SourceAdapter[Options]):
         if root.tag != f"{ATOM}feed":
             raise ParseError(f"{fetched.url}: expected an Atom <feed>, got <{etree.QName(root).localname}>")
         records = [self._record(fetched, entry) for entry in root.iterfind(f"{ATOM}entry")]
-        return ParseResult(records=records, follow=self._next_page(fetched, root), complete=False)
+        follow = self._next_page(fetched, root)
+        # The search's whole result is its pages: complete unless a next page exists and is not fetched.
+        nxt = root.find(f"{ATOM}link[@rel='next']")
+        unread = nxt is not None and bool(nxt.get("href")) and not follow
+        return ParseResult(records=records, follow=follow, complete=not unread)
 
     def _next_page(self, fetched: Fetched, root: etree._Element) -> list[SourceRequest]:
         nxt = root.find(f"{ATOM}link[@rel='next']")

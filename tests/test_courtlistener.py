@@ -73,10 +73,24 @@ def test_cursor_paging_up_to_max_pages(purpose: str, max_pages: int, next_purpos
         assert nxt.headers == {"Authorization": "Token {env:COURTLISTENER_TOKEN}"}
 
 
-def test_no_next_no_follow_and_never_complete() -> None:
-    result = parse(RECAP | {"next": None})
-    assert result.follow == [] and result.complete is False
+@pytest.mark.parametrize(
+    ("nxt", "purpose", "complete"),
+    [
+        (None, "search:1", True),
+        ("", "search:2", True),
+        (RECAP["next"], "search:1", True),
+        (RECAP["next"], "search:2", False),
+    ],
+    ids=["the only page", "the last page", "a next page that is fetched", "a next page past max_pages"],
+)
+def test_a_search_is_complete_when_every_page_is_fetched(
+    nxt: str | None, purpose: str, complete: bool
+) -> None:
+    """A docket that leaves a fully paged search is removed; one past max_pages could be anywhere."""
+    result = parse(RECAP | {"next": nxt}, purpose, max_pages=2)
+    assert result.complete is complete
     assert [r.key for r in result.records] == ["docket:68001234", "docket:68004567"]
+    assert Courtlistener.removal_grace_rounds == 1 and "sealed" in Courtlistener.removal_note
 
 
 def test_a_new_filing_changes_latest_entry_not_the_metadata_noise() -> None:

@@ -49,9 +49,14 @@ def test_applicant_searches_send_each_persons_names_as_phrases() -> None:
 
 
 def query_result(
-    total: int, start: int, lo: str = "2025-01-01", hi: str = "2025-06-30", rows: Any = None
+    total: int,
+    start: int,
+    lo: str = "2025-01-01",
+    hi: str = "2025-06-30",
+    rows: Any = None,
+    from_date: date | None = None,
 ) -> ParseResult:
-    adapter = Hudoc(Options(mode="query"))
+    adapter = Hudoc(Options(mode="query", from_date=from_date))
     q = f'contentsitename:ECHR AND (kpdate>="{lo}" AND kpdate<="{hi}")'
     request = adapter._request(q, start)
     body = json.dumps({"resultcount": total, "results": ROWS if rows is None else rows}).encode()
@@ -66,6 +71,46 @@ def test_pages_stop_at_the_end_or_at_the_cap(total: int, start: int, next_start:
     result = query_result(total, start)
     assert len(result.records) == 3 and not result.complete
     assert [r.params["start"] for r in result.follow] == ([next_start] if next_start else [])
+
+
+FIXED = date(2025, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("total", "start", "lo", "from_date", "complete"),
+    [
+        (3, 0, "2025-01-01", FIXED, True),
+        (1203, 0, "2025-01-01", FIXED, True),
+        (503, 500, "2025-01-01", FIXED, True),
+        (1203, 1000, "2025-01-01", FIXED, False),
+        (25_000, 0, "2025-01-01", FIXED, True),
+        (25_000, 0, "2025-06-30", FIXED, True),
+        (25_000, 9500, "2025-06-30", FIXED, False),
+        (3, 0, "2025-01-01", None, False),
+    ],
+    ids=[
+        "one page",
+        "a first page whose next page is fetched",
+        "the last page",
+        "a page short of its rows",
+        "split into halves",
+        "one oversized day, paging on",
+        "one oversized day, past the 10,000 cap",
+        "a sliding days_back range",
+    ],
+)
+def test_a_search_is_complete_when_every_row_is_fetched_over_a_fixed_range(
+    total: int, start: int, lo: str, from_date: date | None, complete: bool
+) -> None:
+    """Documents that age out of a sliding range, or sit past the cap, must not read as removals."""
+    hi = "2025-06-30"
+    assert query_result(total, start, lo=lo, hi=hi, from_date=from_date).complete is complete
+    assert Hudoc.removal_grace_rounds == 1 and "withdrawn" in Hudoc.removal_note
+
+
+def test_rss_is_never_complete() -> None:
+    request = Hudoc(Options(from_date=FIXED)).requests(Query(people=PEOPLE, now=NOW))[0]
+    assert Hudoc(Options(from_date=FIXED)).parse(make_fetched(request, RSS.encode())).complete is False
 
 
 def test_an_oversized_search_is_split_into_date_halves() -> None:

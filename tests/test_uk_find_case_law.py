@@ -64,6 +64,23 @@ def test_paging_follows_the_next_link_up_to_max_pages(page: str, max_pages: int,
         assert pairs(nxt) == [("court", "uksc"), ("page", "2")]  # the link's params win
 
 
+@pytest.mark.parametrize(
+    ("body", "page", "complete"),
+    [
+        (FEED, "", True),
+        (FEED, "?page=2", False),
+        (FEED.replace('<link href="https://caselaw.nationalarchives.gov.uk/atom.xml?page=2" rel="next"/>', ""),
+         "?page=2", True),
+    ],
+    ids=["page 1, its next page fetched", "max_pages reached, a next page unread", "the last page"],
+)  # fmt: skip
+def test_a_search_is_complete_when_every_page_is_fetched(body: str, page: str, complete: bool) -> None:
+    """A judgment that leaves a fully paged search is removed; one past max_pages could be anywhere."""
+    result = parse(body, f"https://caselaw.nationalarchives.gov.uk/atom.xml{page}", max_pages=2)
+    assert result.complete is complete and len(result.records) == 1
+    assert UkFindCaseLaw.removal_grace_rounds == 1 and "withdrawn" in UkFindCaseLaw.removal_note
+
+
 def test_contenthash_is_a_field_so_a_new_text_is_a_change() -> None:
     one = parse(FEED, "https://caselaw.nationalarchives.gov.uk/atom.xml").records[0]
     two = parse(FEED.replace("d1b2a59f", "00000000"), "https://x/atom.xml").records[0]
