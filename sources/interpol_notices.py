@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from pydantic import field_validator, model_validator
 
@@ -75,6 +77,8 @@ _DATE = re.compile(r"^(\d{4})(?:[/-](\d{1,2}))?(?:[/-](\d{1,2}))?$")
 
 class InterpolOptions(AdapterOptions):
     base_url: str = "https://ws-public.interpol.int"
+    # The nationality values of the public notice search (SOURCES.md section 1), read when slicing.
+    countries_url: str = "https://www.interpol.int/en/notices/data/countries"
     notice: Literal["red", "yellow", "un"] = "red"
     arrest_warrant_country: str | None = None
     nationality: str | None = None
@@ -106,18 +110,25 @@ class InterpolNotices(SourceAdapter[InterpolOptions]):
     `arrestWarrantCountryId=KZ`) and, with `by_name`, each watched person's Latin-script name forms
     (`name` = surname, `forename` = given names; "SURNAME Given" or "Surname, Given" mark the split,
     else the last word is the surname). A query never returns more than 160 notices: one over the
-    cap is sliced by sex and then age bands (notices without a birth date fall outside age slices);
-    a slice still over it is kept partial and not complete, so no removal is inferred from it.
+    cap is sliced by nationality (Red and Yellow; the values come from `countries_url`), a slice
+    still over it by sex, then age bands, then halved age bands, and the notices are de-duplicated
+    by `entity_id`. The slices cannot reach every notice (one without a birth date is in no age
+    slice, one without a nationality in no nationality slice), so a sliced query counts the distinct
+    notices its slices found against its own `total`: short of it, the round is not complete and
+    nothing is read as removed. A slice that cannot be cut further is kept partial, likewise.
     Each list notice carries a detail request the pipeline makes only for notices that matched a
-    watched person; the detail adds arrest warrants (Red), the Yellow and UN fields, place of birth,
+    watched person, and only when their list entry is new or changed (`reuse_token` = hash of the
+    entry): the detail adds arrest warrants (Red), the Yellow and UN fields, place of birth,
     languages. A detail answering 404 means the notice is gone: it yields no record and lists the
-    key in `removed`.
+    key in `removed`. A change that shows only in a detail (a new arrest warrant, the entry in the
+    list unchanged) is therefore seen when the list entry next changes, not at once.
 
     Fixtures: shared/samples/interpol/red_notices_list_page1_2021-12-11.json (real list page, kept in
     kelsonbatista/trybe-10-react-interpol), red_notice_detail_2019-114539.json and
     red_notice_detail_404.json (real responses pasted in sergiyshpak/InterpolParser's README).
-    No Yellow or UN response was ever recorded: their fixtures are synthetic, written from the
-    fields SOURCES.md section 1 documents (bundesAPI/interpol-api openapi), and named so.
+    No Yellow or UN response, and no answer of the countries list, was ever recorded: their
+    fixtures are synthetic, written from what SOURCES.md section 1 documents (bundesAPI/interpol-api
+    openapi; the countries list as "a JSON array of objects with `value`"), and named so.
     """
 
     name = "interpol_notices"
@@ -132,11 +143,18 @@ class InterpolNotices(SourceAdapter[InterpolOptions]):
     sends_names = True
     expect_min_records = 0  # per-query searches: zero hits is a normal answer
     retry_statuses = frozenset({403, 413, 429, 500, 502, 503, 504})
+    # A slice is checked against the total of the query it came from: parse them in request order.
+    parse_together = True
     removal_note: ClassVar[str] = (
         "A notice that leaves INTERPOL's public list may have been deleted (for example after a CCF "
         "decision) or only made non-public: INTERPOL publishes only the notices member countries agree "
         "to make public, so its absence does not mean that no notice exists."
     )
+
+    def __init__(self, options: InterpolOptions) -> None:
+        super().__init__(options)
+        self._coverage: dict[str, _Coverage] = {}  # sliced query's request key -> what its slices found
+        self._root: dict[str, str] = {}  # slice (or next page) request key -> its sliced query's key
 
     # -- requests -------------------------------------------------------------------------------
 
@@ -160,15 +178,25 @@ class InterpolNotices(SourceAdapter[InterpolOptions]):
         full = {**params, "resultPerPage": str(CAP), "page": str(page)}
         return SourceRequest(url, params=full, headers={"accept": "application/json"}, purpose="list")
 
-    def _detail_request(self, key: str) -> SourceRequest:
+    def _detail_request(self, key: str, entry: Mapping[str, Any]) -> SourceRequest:
         base = self.options.base_url.rstrip("/")
         url = f"{base}/notices/v1/{LIST_PATHS[self.options.notice]}/{key.replace('/', '-')}"
+        # The list entry's hash: while it is unchanged the stored detail is reused, no request made.
+        token = hashlib.sha256(json.dumps(entry, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
         return SourceRequest(
             url,
             headers={"accept": "application/json"},
             purpose="detail",
             for_record=key,
             ok_statuses=frozenset({200, 404}),
+            reuse_token=token[:32],
+        )
+
+    def _countries(self, params: Mapping[str, str]) -> SourceRequest:
+        # The query to slice rides in `purpose` (never sent), so the answer knows what to narrow.
+        purpose = "countries:" + urlencode(sorted(params.items()))
+        return SourceRequest(
+            self.options.countries_url, headers={"accept": "application/json"}, purpose=purpose
         )
 
     # -- parse ----------------------------------------------------------------------------------
@@ -176,6 +204,8 @@ class InterpolNotices(SourceAdapter[InterpolOptions]):
     def parse(self, fetched: Fetched) -> ParseResult:
         if fetched.request.purpose == "detail":
             return self._parse_detail(fetched)
+        if fetched.request.purpose.startswith("countries:"):
+            return self._parse_countries(fetched)
         return self._parse_list(fetched)
 
     def _parse_list(self, fetched: Fetched) -> ParseResult:
@@ -190,26 +220,77 @@ class InterpolNotices(SourceAdapter[InterpolOptions]):
         # Our requests carry their query in `params`; a hand-made one may have it in the URL.
         params = {**dict(parse_qsl(urlsplit(fetched.request.url).query)), **fetched.request.params}
         page, per_page = _int(params.get("page"), 1), _int(params.get("resultPerPage"), CAP)
+        key, root = fetched.request.cache_key(), self._root.pop(fetched.request.cache_key(), None)
         if total > CAP and page == 1:
             slices = self._slices(params)
             if slices:  # the slices cover this query; its own first 160 would only flap in and out
-                return ParseResult(follow=slices)
+                root = root or self._open(key, total)
+                return ParseResult(follow=self._track(root, slices), complete=self._settle(root, key))
             log.warning(
                 "query over the 160-notice cap and cannot be sliced further: result is partial",
                 extra={"url": fetched.url, "total": total},
             )
-        records = {r.key: r for r in map(self._record, notices) if r is not None}  # last one wins
-        follow = [self._detail_request(key) for key in records]
+        entries = {r.key: (r, n) for n in notices if (r := self._record(n)) is not None}  # last one wins
+        follow = [self._detail_request(k, n) for k, (_, n) in entries.items()]
         links = data.get("_links")
         if isinstance(links, dict) and links.get("next") and page * per_page < min(total, CAP):
-            follow.append(self._list({k: v for k, v in params.items() if k != "page"}, page + 1))
-        return ParseResult(records=list(records.values()), follow=follow, complete=total <= CAP)
+            more = [self._list({k: v for k, v in params.items() if k != "page"}, page + 1)]
+            follow += self._track(root, more) if root else more
+        if root:
+            self._coverage[root].ids.update(entries)
+        covered = self._settle(root, key) if root else True
+        records = [r for r, _ in entries.values()]
+        return ParseResult(records=records, follow=follow, complete=covered and total <= CAP)
+
+    def _parse_countries(self, fetched: Fetched) -> ParseResult:
+        """The nationality slices of the query in the request's purpose, one per listed country."""
+        key, root = fetched.request.cache_key(), self._root.pop(fetched.request.cache_key(), None)
+        data = parse_json(fetched)
+        values = [i.get("value") for i in data if isinstance(i, dict)] if isinstance(data, list) else []
+        codes = sorted({v.upper() for v in values if isinstance(v, str) and _COUNTRY.match(v.upper())})
+        if not codes:
+            raise ParseError(
+                f"{fetched.url}: not the INTERPOL country list (a JSON array of {{'value': ISO-2}})"
+            )
+        base = dict(parse_qsl(fetched.request.purpose.partition(":")[2]))
+        slices = [self._list({**base, "nationality": code}) for code in codes]
+        if root is None:
+            return ParseResult(follow=slices)
+        return ParseResult(follow=self._track(root, slices), complete=self._settle(root, key))
+
+    # -- coverage of a sliced query ---------------------------------------------------------------
+
+    def _open(self, key: str, total: int) -> str:
+        self._coverage[key] = _Coverage(total)
+        return key
+
+    def _track(self, root: str, requests: list[SourceRequest]) -> list[SourceRequest]:
+        for request in requests:
+            self._coverage[root].pending.add(request.cache_key())
+            self._root[request.cache_key()] = root
+        return requests
+
+    def _settle(self, root: str, key: str) -> bool:
+        """False when this was the sliced query's last slice and the slices found fewer notices than its
+        total (notices without a birth date or nationality are in no slice): then nothing is removed."""
+        coverage = self._coverage[root]
+        coverage.pending.discard(key)
+        if coverage.pending or len(coverage.ids) >= coverage.total:
+            return True
+        log.warning(
+            "sliced query found %d of its %d notices (the rest are in no slice): round not complete",
+            len(coverage.ids),
+            coverage.total,
+        )
+        return False
 
     def _slices(self, params: dict[str, str]) -> list[SourceRequest]:
         """Narrower queries that together return what this one would without the cap."""
         base = {k: v for k, v in params.items() if k not in ("page", "resultPerPage")}
         if self.options.notice == "un":
-            return []  # the UN list documents no sex or age filter
+            return []  # the UN list documents no nationality, sex or age filter
+        if "nationality" not in base and "sexId" not in base:
+            return [self._countries(base)]
         if "sexId" not in base:
             return [self._list({**base, "sexId": sex}) for sex in "FMU"]
         if "ageMin" not in base:
@@ -278,11 +359,20 @@ class InterpolNotices(SourceAdapter[InterpolOptions]):
             fields["arrest_warrants"] = "; ".join(sorted(filter(None, map(_warrant, warrants))))
             countries = {_text(w.get("issuing_country_id")) for w in warrants}
             fields["arrest_warrant_countries"] = "; ".join(sorted(filter(None, countries)))
-        for field, source in EXTRA_FIELDS[self.options.notice].items():
+        for name, source in EXTRA_FIELDS[self.options.notice].items():
             if item.get(source) not in (None, "", []):
                 value = _text(item.get(source))
-                fields[field] = (partial_date(value) or value) if "date" in field else value
+                fields[name] = (partial_date(value) or value) if "date" in name else value
         return fields
+
+
+@dataclass
+class _Coverage:
+    """A query over the cap, answered by its slices: `total` notices, `ids` found, slices `pending`."""
+
+    total: int
+    pending: set[str] = field(default_factory=set)
+    ids: set[str] = field(default_factory=set)
 
 
 # -- helpers --------------------------------------------------------------------------------------

@@ -379,7 +379,9 @@ def _with_body(ctx: RoundContext, page: _Page) -> Fetched:
         return page.fetched
     body = ctx.bodies.get(page.fetched.sha256)
     f = page.fetched
-    return Fetched(f.request, f.url, 200, f.headers, body, f.sha256, f.fetched_at, not_modified=True)
+    # The stored answer's own status: a reused 404 detail still means "gone", not a 200 to parse.
+    status = int(page.cached.meta.get("status", 200)) if page.cached else 200
+    return Fetched(f.request, f.url, status, f.headers, body, f.sha256, f.fetched_at, not_modified=True)
 
 
 def _parse(adapter: AnyAdapter, fetched: Fetched) -> ParseResult:
@@ -480,6 +482,7 @@ def _meta(page: _Page) -> dict[str, Any]:
         "removed": list(page.result.removed),
         "cursor": page.result.cursor,
         "reuse_token": page.fetched.request.reuse_token,
+        "status": 200 if page.fetched.not_modified else page.fetched.status,
     }
 
 
