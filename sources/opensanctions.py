@@ -32,6 +32,15 @@ SCHEMAS = {
     "Company": "organization",
 }
 NAME_PROPS = ("name", "alias", "weakAlias")
+# Floors from OpenSanctions' own crawler assertions (SOURCES.md 7b), per dataset that has them (Person +
+# Organization/LegalEntity minimums): a full export below its floor is a source failure, never delistings.
+MIN_RECORDS = {
+    "interpol_red_notices": 6000,  # Person 6,000 (at most 10,000)
+    "un_sc_sanctions": 750,  # Person 580 + LegalEntity 170
+    "eu_fsf": 4370,  # Person 3,400 + Organization 970
+    "us_ofac_sdn": 13575,  # Person 6,245 + Organization 7,330
+    "gb_fcdo_sanctions": 3950,  # Person 3,060 + Organization 890
+}
 _VERSION = re.compile(r"^\d{14}")
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -41,6 +50,9 @@ class Options(AdapterOptions):
     dataset: str = Field(default="sanctions", pattern=r"^[a-z0-9_]+$")
     base_url: str = DEFAULT_BASE
     max_deltas: int = Field(default=100, ge=1)  # more pending deltas than this: reload in full instead
+
+
+_Options = Options
 
 
 class OpenSanctions(SourceAdapter[Options]):
@@ -69,11 +81,13 @@ class OpenSanctions(SourceAdapter[Options]):
     firstName/middleName/fatherName/lastName only when an entity has none of those); `birthDate` kept
     partial; `nationality`/`citizenship`/`country` (ISO-2 lower case in FtM) upper-cased.
 
-    Sanity bounds (set `expect_min_records` per source; this adapter's default is 0 because datasets
-    differ; from OpenSanctions' own crawler assertions, SOURCES.md 7b): interpol_red_notices >= 6,000
-    (Person, at most 10,000); un_sc_sanctions >= 750 (580 Person + 170 LegalEntity); eu_fsf >= 4,370 (3,400
-    Person + 970 Organization); us_ofac_sdn >= 13,575 (6,245 Person + 7,330 Organization); gb_fcdo_sanctions
-    >= 3,950 (3,060 Person + 890 Organization). Collections are far larger: raise the fetch size cap.
+    Sanity bounds follow the `dataset` option (`MIN_RECORDS`, from OpenSanctions' own crawler assertions,
+    SOURCES.md 7b): interpol_red_notices >= 6,000 (Person, at most 10,000); un_sc_sanctions >= 750 (580
+    Person + 170 LegalEntity); eu_fsf >= 4,370 (3,400 Person + 970 Organization); us_ofac_sdn >= 13,575
+    (6,245 Person + 7,330 Organization); gb_fcdo_sanctions >= 3,950 (3,060 Person + 890 Organization). A
+    full load below its dataset's floor is a source failure; delta rounds are not complete lists and are
+    never held to it. Other datasets and the collections have no documented floor (0): set the source's
+    `expect_min_records`, which overrides the dataset's. Collections are far larger: raise the fetch cap.
 
     Fixtures: `shared/samples/opensanctions/` (yente's test data: real eu_fsf records of 2024 and the delta
     index and delta files built from them).
@@ -85,6 +99,12 @@ class OpenSanctions(SourceAdapter[Options]):
     homepage = "https://www.opensanctions.org/datasets/"
     Options = Options
     licence = "CC BY-NC 4.0 (non-commercial use; commercial users need a licence from OpenSanctions)"
+
+    def __init__(self, options: _Options) -> None:
+        super().__init__(options)
+        # The floor depends on the configured dataset. The round checks it only when complete, that is
+        # on a full load: a round of deltas never is.
+        self.expect_min_records = MIN_RECORDS.get(options.dataset, 0)  # type: ignore[misc]
 
     def _file(self, name: str) -> str:
         return f"{self.options.base_url.rstrip('/')}/datasets/latest/{self.options.dataset}/{name}"

@@ -12,6 +12,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from sources.opensanctions import OpenSanctions, Options
+from tests.support.cli import run_cli
+from tests.support.servers import JsonReceiver, Route, SourceFarm
 from watcher.errors import ParseError
 from watcher.match import Matcher
 from watcher.models import Fetched, ParseResult, Person, Query, Record, SourceRequest
@@ -77,6 +79,22 @@ def test_no_names_are_sent_and_the_licence_is_stated() -> None:
     assert OpenSanctions.sends_names is False
     assert OpenSanctions.licence.startswith("CC BY-NC 4.0")
     assert OpenSanctions.expect_min_records == 0
+
+
+@pytest.mark.parametrize(
+    ("dataset", "floor"),
+    [
+        ("interpol_red_notices", 6000),
+        ("un_sc_sanctions", 750),
+        ("eu_fsf", 4370),
+        ("us_ofac_sdn", 13575),
+        ("gb_fcdo_sanctions", 3950),
+        ("ru_fedsfm_terror", 0),  # no documented floor: the operator sets expect_min_records
+        ("sanctions", 0),
+    ],
+)
+def test_the_floor_follows_the_dataset(dataset: str, floor: int) -> None:
+    assert adapter(dataset=dataset).expect_min_records == floor
 
 
 # --- the index decides: full export or deltas -------------------------------------------------
@@ -405,3 +423,65 @@ def replay(name: str, source_cls: Any, options_cls: Any) -> None:
 
 def test_e2e_scenario_replays_as_the_pipeline_would() -> None:
     replay("opensanctions", OpenSanctions, Options)
+
+
+# --- through the real CLI: the dataset's floor holds full loads, never deltas -------------------
+
+E2E = FIXTURES / "e2e"
+FLOOR_CONFIG = """
+[watcher]
+database = "sqlite:///{db}"
+retries = 0
+[[person]]
+id = "p1"
+name = "Vladimir Nikolaevich Plotnikov"
+birth_date = "1961-11-30"
+[[person]]
+id = "p2"
+name = "Vitaly Yurievich Kuzmenko"
+birth_date = "1971-01-22"
+[[source]]
+id = "os"
+adapter = "opensanctions"
+{override}
+[source.options]
+dataset = "eu_fsf"
+base_url = "{base}"
+[[channel]]
+id = "team"
+url_env = "TEAM"
+[[subscription]]
+channel = "team"
+"""
+
+
+def test_a_full_load_below_the_datasets_floor_fails_and_deltas_are_never_held_to_it(
+    tmp_path: Path, farm: SourceFarm, receiver: JsonReceiver
+) -> None:
+    """dataset eu_fsf (floor 4,370): the recorded export (3 entities) as a full load is a source failure,
+    not a list of 3; loaded with the operator's override, the next round's deltas pass without it."""
+    config = tmp_path / "watcher.toml"
+
+    def check(override: str, *files: tuple[str, str]) -> tuple[int, str]:
+        config.write_text(FLOOR_CONFIG.format(db=tmp_path / "w.db", base=farm.base, override=override))
+        farm.set_routes(
+            [Route(path, (E2E / body).read_bytes(), content_type="application/json") for path, body in files]
+        )
+        result = run_cli("check", "-c", str(config), env={"TEAM": receiver.url})
+        return result.code, " ".join(result.stdout.replace("│", " ").split())
+
+    full = [
+        ("/datasets/latest/eu_fsf/delta.json", "index_step1.json"),
+        ("/datasets/latest/eu_fsf/entities.ftm.json", "entities_step1.ftm.json"),
+    ]
+    code, out = check("", *full)
+    assert code == 1 and "expected at least 4370" in out and receiver.messages == [], out
+    code, out = check("expect_min_records = 0", *full)
+    assert code == 0 and len(receiver.messages) == 1 and "Kuzmenko" in receiver.messages[0]["title"], out
+    deltas = [
+        (f"/artifacts/sanctions/{v}/entities.delta.json", f"delta_{v}.json")
+        for v in ("20240528014702-pfh", "20240528074703-npf", "20240528134729-3iv")
+    ]
+    code, out = check("", ("/datasets/latest/eu_fsf/delta.json", "index_step2.json"), *deltas)
+    assert code == 0, out
+    assert len(receiver.messages) == 2 and "Plotnikov" in receiver.messages[1]["title"]
