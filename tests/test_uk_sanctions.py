@@ -146,9 +146,10 @@ def _step_records(
     return records
 
 
-def test_e2e_scenario_data_yields_the_expected_alerts() -> None:
+@pytest.mark.parametrize("variant", ["e2e", "e2e-csv"])  # the XML list, and the CSV
+def test_e2e_scenario_data_yields_the_expected_alerts(variant: str) -> None:
     """Diff by key and content hash, as the pipeline does; step 3 must change an unrelated record."""
-    folder = FIXTURES / "e2e"
+    folder = FIXTURES / variant
     scenario = json.loads((folder / "scenario.json").read_text())
     options = {k: v.replace("{base}", "http://127.0.0.1:8000") for k, v in scenario["options"].items()}
     people = [Person(**p) for p in scenario["people"]]
