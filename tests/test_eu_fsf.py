@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from sources.eu_fsf import URL, EuFsf
+from tests.support.cli import run_cli
+from tests.support.servers import JsonReceiver, Route, SourceFarm
 from watcher.errors import ParseError
 from watcher.match.matcher import Matcher
 from watcher.models import Fetched, Person, Query, Record, SourceRequest
@@ -172,3 +174,59 @@ def test_e2e_scenario_data_yields_the_expected_alerts() -> None:
         if number == 3:
             assert changed_keys, "step 3 should change an unrelated record"
         before = records
+
+
+# --- An unchanged download costs no parse (through the real CLI) ----------------------------------
+
+FSF_CONFIG = """
+[watcher]
+database = "sqlite:///{db}"
+retries = 0
+[[person]]
+id = "p1"
+name = "Robert Gabriel Mugabe"
+birth_date = "1924-02-21"
+[[source]]
+id = "eu"
+adapter = "eu_fsf"
+expect_min_records = 0
+[source.options]
+url = "{base}/fsf.xml"
+[[channel]]
+id = "team"
+url_env = "TEAM"
+[[subscription]]
+channel = "team"
+"""
+
+
+def test_an_unchanged_download_same_hash_or_304_is_not_parsed(
+    tmp_path: Path, farm: SourceFarm, receiver: JsonReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 25 MB list must not be parsed again when nothing changed: neither when the body's sha256 is
+    the stored one, nor when the server answers 304 to the conditional GET. A changed body is parsed."""
+    parses: list[str] = []
+    real_parse = EuFsf.parse
+
+    def counted(self: EuFsf, fetched: Fetched) -> Any:
+        parses.append(fetched.sha256)
+        return real_parse(self, fetched)
+
+    monkeypatch.setattr(EuFsf, "parse", counted)
+    config = tmp_path / "watcher.toml"
+    config.write_text(FSF_CONFIG.format(db=tmp_path / "w.db", base=farm.base))
+    first, changed = ((FIXTURES / "e2e" / f"step{n}.xml").read_bytes() for n in (1, 2))
+    rounds = [
+        (Route("/fsf.xml", first, "application/xml", headers={"ETag": '"v1"'}), 1),  # first sight: parsed
+        (Route("/fsf.xml", first, "application/xml", headers={"ETag": '"v1"'}), 0),  # same sha256
+        (Route("/fsf.xml", b"", "application/xml", status=304), 0),  # the server says: not modified
+        (Route("/fsf.xml", changed, "application/xml", headers={"ETag": '"v2"'}), 1),  # a real change
+    ]
+    for number, (route, parsed) in enumerate(rounds, 1):
+        farm.set_routes([route])
+        before = len(parses)
+        result = run_cli("check", "-c", str(config), env={"TEAM": receiver.url})
+        assert result.code == 0, result.stdout
+        assert len(parses) - before == parsed, f"round {number}"
+    assert len(farm.hits) == 4, "every round asked the source"
+    assert [m["title"].split(":")[0] for m in receiver.messages] == ["[watcher] New", "[watcher] Changed"]
