@@ -2,8 +2,10 @@
 
 A bundle is a folder with: `exchanges.warc.gz` (each HTTP exchange behind the alert, as WARC request and
 response records, readable by any web-archive tool), `alert.json` (the alert and the parsed record),
-`manifest.json` (every file's SHA-256, each snapshot's body hash and hash-chain entry), and `README.txt`
-(what the bundle shows and what it does not).
+`manifest.json` (every file's SHA-256, each snapshot's body hash and hash-chain entry, and what each
+timestamp token covers), `timestamp-<entry>.tst` (RFC 3161 tokens dating the chain, when the instance has a
+TSA) and `README.txt` (what the bundle shows and what it does not). The folder and files are owner-only,
+like the data directory: a bundle names a watched person.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -22,9 +25,11 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from watcher import __version__
-from watcher.db.tables import Alert, RecordVersion, Snapshot
+from watcher.chain import entry_problem
+from watcher.db.tables import Alert, RecordVersion, Snapshot, TimestampToken
 from watcher.errors import WatcherError
 from watcher.evidence import BodyStore
+from watcher.timestamp import TimestampError, check_token, tokens_covering
 
 __all__ = ["export_bundle"]
 
@@ -49,21 +54,98 @@ What it does not show
 - Anything the source published between two polls, or after the last one.
 """
 
+NO_TIMESTAMP = """
+Timestamps
+- None: no RFC 3161 timestamp covers these exchanges (the instance has no `tsa_url`, or the timestamp
+  authority has not answered since), so their times rest on this watcher instance alone.
+"""
+
+TIMESTAMPS = """
+Timestamps
+- {example} (and any other timestamp-*.tst) is an RFC 3161 timestamp token: a timestamp authority's
+  signature that watcher's hash-chain entry named in the manifest (`stamped_entry`) existed at the
+  token's time. Its message imprint (SHA-256) is that entry's chain hash, {chain_hash}.
+  Check it with: openssl ts -verify -token_in -in {example} -digest {chain_hash} -CAfile <the TSA's CA>
+- Each chain entry's hash covers the one before it, so the token dates every earlier entry too, the
+  exchanges listed under `covers_snapshots` included: they existed no later than the token's time.
+  Linking them to the stamped entry takes the chain entries in between, which `watcher evidence verify`
+  checks on the instance; they are not in this bundle (they are other requests, possibly about other
+  people), and the operator can produce them if a court asks.
+"""
+
 
 def export_bundle(engine: Engine, bodies: BodyStore, alert_id: int, out: Path) -> Path:
+    """Write the bundle, owner-only (it may name a client). Every body and chain entry is checked
+    first: a bundle is never written from evidence that does not hash right."""
     with Session(engine) as s:
         alert = s.get(Alert, alert_id)
         if alert is None:
             raise WatcherError(f"no alert #{alert_id}; `watcher alerts` lists them")
         snapshots = _snapshots_for(s, alert)
-    out.mkdir(parents=True, exist_ok=True)
-    warc = out / "exchanges.warc.gz"
-    with warc.open("wb") as handle:
-        writer = WARCWriter(handle, gzip=True)
-        for snap in snapshots:
-            _write_exchange(writer, snap, bodies.get(snap.sha256))
+    exchanges = [(snap, _checked_body(snap, bodies)) for snap in snapshots]
+    stamps = tokens_covering(engine, [snap.id for snap in snapshots if snap.id is not None])
+    for stamp in stamps:
+        _check_stamp(stamp)
+    files = {
+        "exchanges.warc.gz": _warc(exchanges),
+        "alert.json": _alert_json(alert),
+        "README.txt": _readme(alert, stamps).encode(),
+        **{_token_name(t): t.token for t in stamps},
+    }
+    manifest = {
+        "watcher_version": __version__,
+        "alert": alert.id,
+        "snapshots": [_snapshot_entry(snap) for snap in snapshots],
+        "timestamps": [_token_entry(t, snapshots) for t in stamps],
+        "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
+    }
+    files["manifest.json"] = (json.dumps(manifest, indent=2) + "\n").encode()
+    try:
+        out.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for name, data in files.items():
+            _write_private(out / name, data)
+    except OSError as exc:
+        raise WatcherError(f"cannot write the bundle to {out}: {exc.strerror}") from None
+    return out
+
+
+def _checked_body(snap: Snapshot, bodies: BodyStore) -> bytes:
+    where = f"snapshot #{snap.id} ({snap.url})"
+    problem = entry_problem(snap)
+    if problem:
+        raise WatcherError(f"{where}: {problem}; `watcher evidence verify` checks the whole chain")
+    if snap.pruned_at is not None and not bodies.path(snap.sha256).exists():
+        raise WatcherError(f"{where}: its body was deleted by retention on {snap.pruned_at:%Y-%m-%d}")
+    body = bodies.get(snap.sha256)
+    if hashlib.sha256(body).hexdigest() != snap.sha256:
+        raise WatcherError(
+            f"{where}: its stored body does not match its recorded SHA-256 {snap.sha256} (it was modified);"
+            " no bundle written; `watcher evidence verify` checks the whole chain"
+        )
+    return body
+
+
+def _check_stamp(stamp: TimestampToken) -> None:
+    try:
+        check_token(stamp.token, stamp.chain_hash)
+    except TimestampError as exc:
+        raise WatcherError(
+            f"the timestamp token over snapshot #{stamp.snapshot_id} does not check out: {exc};"
+            " no bundle written; `watcher evidence verify` checks every token"
+        ) from None
+
+
+def _warc(exchanges: list[tuple[Snapshot, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=True)
+    for snap, body in exchanges:
+        _write_exchange(writer, snap, body)
+    return buffer.getvalue()
+
+
+def _alert_json(alert: Alert) -> bytes:
     content = json.loads(alert.content)
-    alert_json = {
+    data = {
         "id": alert.id,
         "event": alert.event,
         "source": alert.source_id,
@@ -72,18 +154,23 @@ def export_bundle(engine: Engine, bodies: BodyStore, alert_id: int, out: Path) -
         "created_at": alert.created_at.isoformat(),
         **content,
     }
-    (out / "alert.json").write_text(json.dumps(alert_json, indent=2, ensure_ascii=False) + "\n")
-    (out / "README.txt").write_text(
-        README.format(alert_id=alert.id, event=alert.event, source=alert.source_id, record=alert.record_key)
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def _readme(alert: Alert, stamps: list[TimestampToken]) -> str:
+    text = README.format(
+        alert_id=alert.id, event=alert.event, source=alert.source_id, record=alert.record_key
     )
-    manifest = {
-        "watcher_version": __version__,
-        "alert": alert.id,
-        "snapshots": [_snapshot_entry(snap) for snap in snapshots],
-        "files": {p.name: _sha256(p) for p in sorted(out.iterdir()) if p.name != "manifest.json"},
-    }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    return out
+    if not stamps:
+        return text + NO_TIMESTAMP
+    return text + TIMESTAMPS.format(example=_token_name(stamps[0]), chain_hash=stamps[0].chain_hash)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        os.fchmod(handle.fileno(), 0o600)  # a file that was there keeps its old mode otherwise
+        handle.write(data)
 
 
 def _snapshots_for(s: Session, alert: Alert) -> list[Snapshot]:
@@ -107,7 +194,9 @@ def _write_exchange(writer: WARCWriter, snap: Snapshot, body: bytes) -> None:
     date = {"WARC-Date": when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
     parts = urlsplit(snap.url)
     target = parts.path + (f"?{parts.query}" if parts.query else "") or "/"
-    request_headers = [("Host", parts.netloc), *json.loads(snap.request_headers).items()]
+    sent: dict[str, str] = json.loads(snap.request_headers)  # as stored: the headers the request carried
+    host = [] if any(k.lower() == "host" for k in sent) else [("Host", parts.netloc)]
+    request_headers = [*host, *sent.items()]
     request = StatusAndHeaders(f"{snap.method} {target} HTTP/1.1", request_headers, is_http_request=True)
     writer.write_record(
         writer.create_warc_record(snap.url, "request", http_headers=request, warc_headers_dict=date)
@@ -136,5 +225,17 @@ def _snapshot_entry(snap: Snapshot) -> dict[str, Any]:
     }
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _token_name(token: TimestampToken) -> str:
+    return f"timestamp-{token.snapshot_id}.tst"
+
+
+def _token_entry(token: TimestampToken, snapshots: list[Snapshot]) -> dict[str, Any]:
+    return {
+        "file": _token_name(token),
+        "format": "RFC 3161 TimeStampToken (CMS SignedData, DER)",
+        "tsa": token.tsa,
+        "time": token.gen_time.astimezone(UTC).isoformat(),
+        "stamped_entry": token.snapshot_id,
+        "message_imprint_sha256": token.chain_hash,
+        "covers_snapshots": [snap.id for snap in snapshots if (snap.id or 0) <= token.snapshot_id],
+    }

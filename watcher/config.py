@@ -65,6 +65,8 @@ class WatcherSettings(_Model):
     failures_before_alert: int = Field(3, ge=1)
     never_send_names: bool = False  # refuse name-search sources that have no proxy
     keep_snapshots_days: int | None = Field(None, ge=1)  # delete bodies no alert refers to after this
+    tsa_url: str | None = Field(None, pattern=r"^https?://")  # an RFC 3161 timestamp authority
+    tsa_ca_file: str | None = None  # PEM/DER certificates a TSA's signer must be issued by
 
     @field_validator("delivery_max_age")
     @classmethod

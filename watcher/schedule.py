@@ -44,6 +44,7 @@ async def run_forever(config: Config, *, stop: asyncio.Event | None = None) -> N
                 summary = await run_round(svc.ctx, source, force=False)
                 if summary.status != "skipped":
                     log.info("round source=%s status=%s alerts=%d", source.id, summary.status, summary.alerts)
+                    await svc.stamp_evidence()  # RFC 3161, when tsa_url is set; a TSA down fails nothing
                 if summary.alerts:
                     await delivery_job()  # deliver now, not at the next tick
             finally:
@@ -54,6 +55,9 @@ async def run_forever(config: Config, *, stop: asyncio.Event | None = None) -> N
                 send_reminders(svc.store, config, datetime.now(UTC))
                 check_stale(svc.store, config, datetime.now(UTC))
                 await svc.outbox.deliver()
+
+        async def prune_job() -> None:  # in the loop's thread, like the rounds
+            log.info("retention pruned=%d", svc.prune_evidence(datetime.now(UTC)))
 
         scheduler = AsyncIOScheduler(timezone=UTC)
         now = datetime.now(UTC)
@@ -85,6 +89,8 @@ async def run_forever(config: Config, *, stop: asyncio.Event | None = None) -> N
             coalesce=True,
             next_run_time=now,
         )
+        if config.watcher.keep_snapshots_days:  # retention: at start, then daily
+            scheduler.add_job(prune_job, IntervalTrigger(days=1), id="prune", next_run_time=now)
         scheduler.start()
         log.info("watcher running: %d sources, owner=%s", len(config.source), svc.owner)
         try:

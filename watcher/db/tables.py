@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 SCHEMA_VERSION = 1
@@ -69,6 +69,19 @@ class Snapshot(SQLModel, table=True):
     prev_hash: str = ""
     chain_hash: str = ""
     pruned_at: datetime | None = None  # the body was deleted by retention; the chain entry stays
+
+
+class TimestampToken(SQLModel, table=True):
+    """An RFC 3161 token over one chain entry's hash: it dates that entry and every one before it."""
+
+    __tablename__ = "timestamp_token"
+    id: int | None = Field(default=None, primary_key=True)
+    snapshot_id: int = Field(index=True)  # the chain head that was stamped
+    chain_hash: str  # that entry's chain_hash when stamped: the token's message imprint
+    tsa: str = Field(sa_column=Column(Text, nullable=False))  # the TSA's URL without credentials
+    gen_time: datetime  # the time the TSA signed
+    token: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # DER TimeStampToken (CMS)
+    created_at: datetime
 
 
 class RequestCache(SQLModel, table=True):
