@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
-import re
 import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
-from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
@@ -93,14 +92,20 @@ def load(option: Path | None, *, log_level: str = "WARNING") -> Config:
 
 
 def secrets_of(config: Config) -> list[str]:
-    """Channel URLs and the parts of them that look like credentials or tokens."""
-    secrets = []
-    for url in config.channel_urls.values():
-        value = url.get_secret_value()
-        parts = urlsplit(value)
-        secrets += [value, parts.password or ""]
-        secrets += [p for p in re.split(r"[/?&=#]", f"{parts.path}?{parts.query}") if len(p) >= 10]
-    return [s for s in secrets if s]
+    """Every secret-bearing part of every channel URL, as Apprise's privacy mask and the URL's shape
+    tell them (watcher.logs.secret_parts)."""
+    from watcher.deliver import mask_url
+    from watcher.logs import secret_parts
+
+    logging.disable(logging.CRITICAL)  # Apprise logs the URLs it parses: not before the filter knows them
+    try:
+        return [
+            part
+            for url in config.channel_urls.values()
+            for part in secret_parts(url.get_secret_value(), mask_url(url))
+        ]
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 @app.command()

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import apprise
 from pydantic import SecretStr
 
+from watcher.logs import redactor_for
+
 __all__ = ["DeliveryResult", "mask_url", "send"]
 
 
@@ -17,11 +19,13 @@ class DeliveryResult:
 
 
 def mask_url(url: SecretStr) -> str:
-    """The channel URL with its secrets masked, as Apprise shows it (safe for logs and status)."""
+    """The channel URL with its secrets masked, as Apprise shows it, less what Apprise leaves showing (the
+    user, `+Header` values): safe for logs, errors and status."""
     obj = apprise.Apprise.instantiate(url.get_secret_value(), suppress_exceptions=True)
     if obj is None:
         return url.get_secret_value().split("://", 1)[0] + "://(unrecognised URL)"
-    return str(obj.url(privacy=True))  # type: ignore[no-untyped-call]
+    masked = str(obj.url(privacy=True))  # type: ignore[no-untyped-call]
+    return redactor_for(url.get_secret_value(), masked).redact(masked)
 
 
 FORMATS = {
@@ -41,4 +45,6 @@ def send(url: SecretStr, title: str, body: str, body_format: str = "text") -> De
     if ok:
         return DeliveryResult(True)
     reason = " ".join(captured.getvalue().split())[-500:] or "Apprise reported a failure"
-    return DeliveryResult(False, reason.replace(url.get_secret_value(), mask_url(url)))
+    masked = mask_url(url)
+    reason = reason.replace(url.get_secret_value(), masked)  # the error is stored and shown: no secret part
+    return DeliveryResult(False, redactor_for(url.get_secret_value(), masked).redact(reason))
