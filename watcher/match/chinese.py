@@ -19,6 +19,7 @@ _FINAL = (
     r"|ia|ie|ih|in|io|iu|ou|ua|ui|un|ue|a|e|i|o|u|v)"
 )
 _WHOLE = re.compile(f"^{_INITIAL}{_FINAL}$")
+_ONE_OR_TWO = re.compile(f"^(?:{_INITIAL}{_FINAL}){{1,2}}$")  # one regex call rejects most words at once
 _INITIALS: dict[str, tuple[str, ...]] = {
     "ch'": ("q", "ch"), "ch": ("j", "zh", "q", "ch"), "k'": ("k",), "k": ("g", "k"), "p'": ("p",),
     "p": ("b", "p"), "t'": ("t",), "t": ("d", "t"), "ts'": ("c",), "tz'": ("c",), "ts": ("z", "c"),
@@ -40,6 +41,8 @@ def syllables(word: str) -> list[str] | None:
 
 
 def _split(part: str) -> list[str] | None:
+    if not _ONE_OR_TWO.match(part):
+        return None
     if _WHOLE.match(part):
         return [part]
     for i in range(1, len(part)):

@@ -142,17 +142,16 @@ Valid = tuple[tuple[int, int], ...] | None  # the word pairs (as bits) that can 
 
 @dataclass(frozen=True, slots=True)
 class Hits:
-    """What one published word meets: per slot, the form's words met exactly (blocks intact) and met
-    at all; the same slots as sets, for intersections in C; and single-word forms (by blocks only)."""
+    """What one published word meets exactly (blocks intact): per slot, the form's words met; the same
+    slots as a set, for intersections in C; and single-word forms (by blocks only). What it meets at
+    all (`BlockIndex.loose`) is asked only next to a word met exactly: most words never need it."""
 
     exact: Masks
-    loose: Masks
     exact_slots: frozenset[int]
-    loose_slots: frozenset[int]
     solo: frozenset[int]
 
 
-NO_HITS = Hits({}, {}, frozenset(), frozenset(), frozenset())
+NO_HITS = Hits({}, frozenset(), frozenset())
 
 
 def _two(a: int, b: int, valid: Valid) -> bool:
@@ -190,6 +189,7 @@ class BlockIndex:
     """Watched words by blocking key; where each stands: (person, form) slots and places in them."""
 
     CACHE_SIZE = 200_000
+    DIRECT_SLOTS = 8  # forms whose words are compared one by one before the slip and stem postings pay off
 
     def __init__(self, forms: Sequence[Sequence[tuple[Token, ...]]]) -> None:
         self.slots: list[tuple[int, int]] = [(p, f) for p, fs in enumerate(forms) for f in range(len(fs))]
@@ -233,6 +233,7 @@ class BlockIndex:
         self._marks = frozenset(k.partition(":")[0] for k in exact) - {""}
         self._solo = {k: frozenset(v) for k, v in solo.items()}
         self._cache: dict[Token, Hits] = {}
+        self._loose_cache: dict[Token, Masks] = {}
 
     def name_candidates(self, tokens: Sequence[Token]) -> set[int]:
         """Slots that a published name meets with two words, one of them exactly; with one word
@@ -258,7 +259,7 @@ class BlockIndex:
         return {s for s in found if self._confirm(s, [w for w, _ in placed], text_compare)}
 
     def hits(self, token: Token) -> Hits:
-        """What a published word meets (cached: court lists and news repeat words)."""
+        """What a published word meets exactly (cached: court lists and news repeat words)."""
         found = self._cache.get(token)
         if found is None:
             if len(self._cache) >= self.CACHE_SIZE:
@@ -272,23 +273,51 @@ class BlockIndex:
             return NO_HITS
         solo = frozenset().union(*(self._solo.get(b, ()) for b in blocks_of))
         marks = self._marks if token.script == "arabic" else token.firsts | {"*"}
-        own = _lettered(marks, blocks_of)
-        exact = _gather(own, self._exact)
-        close = (
-            _gather(slips(token), self._typos) | _gather(stems(token, watched=False), self._starts)
-        ) - exact
         vocabulary = self._vocabulary
-        met = {n for n in exact | close if compare(vocabulary[n], token) is not None}
+        exact = _gather(_lettered(marks, blocks_of), self._exact)
+        met = [n for n in exact if compare(vocabulary[n], token) is not None]
         if not (met or solo):
             return NO_HITS
-        exact_masks: Masks = {}
-        loose_masks: Masks = {}
-        for n in met:
+        masks = self._masks(met)
+        return Hits(masks, frozenset(masks), solo)
+
+    def _masks(self, words: Iterable[int]) -> Masks:
+        out: Masks = {}
+        for n in words:
             for slot, bit in self._places[n]:
-                loose_masks[slot] = loose_masks.get(slot, 0) | bit
-                if n in exact:
-                    exact_masks[slot] = exact_masks.get(slot, 0) | bit
-        return Hits(exact_masks, loose_masks, frozenset(exact_masks), frozenset(loose_masks), solo)
+                out[slot] = out.get(slot, 0) | bit
+        return out
+
+    def loose(self, token: Token, slots: frozenset[int]) -> Masks:
+        """What a published word meets at all (exactly, or by a typo, a suffix, a variant) in these slots.
+        Few slots (the usual case): their words are compared directly. Many: the word's spellings one
+        slip apart and its stems are looked up (cached), then compared."""
+        if not token.keys or token.initial or token.particle:
+            return {}
+        if len(slots) <= self.DIRECT_SLOTS:
+            out: Masks = {}
+            for slot in slots:
+                bits = sum(1 << i for i, w in enumerate(self._words[slot]) if compare(w, token) is not None)
+                if bits:
+                    out[slot] = bits
+            return out
+        found = self._loose_cache.get(token)
+        if found is None:
+            if len(self._loose_cache) >= self.CACHE_SIZE:
+                self._loose_cache.clear()
+            found = self._loose_cache[token] = self._loose_all(token)
+        return {s: found[s] for s in found.keys() & slots}
+
+    def _loose_all(self, token: Token) -> Masks:
+        blocks_of = word_blocks(token)
+        marks = self._marks if token.script == "arabic" else token.firsts | {"*"}
+        near = (
+            _gather(_lettered(marks, blocks_of), self._exact)
+            | _gather(slips(token), self._typos)
+            | _gather(stems(token, watched=False), self._starts)
+        )
+        vocabulary = self._vocabulary
+        return self._masks(n for n in near if compare(vocabulary[n], token) is not None)
 
     def _confirm(self, slot: int, units: Sequence[Token], comparer: Comparer) -> bool:
         """Do two different published words meet two watched words that can make a match (one, for a
@@ -304,20 +333,20 @@ class BlockIndex:
 
     def _blocked_name(self, tokens: Sequence[Token], placed: Sequence[Placed]) -> set[int]:
         found: set[int] = set()
-        live: list[tuple[Hits, set[int]]] = []
-        for w, at in placed:
-            h = self.hits(w)
+        words = [(w, self.hits(w), set(at)) for w, at in placed]
+        for _, h, _ in words:
             found |= h.solo
-            if h.loose:
-                live.append((h, set(at)))
-        for i, (u, u_at) in enumerate(live):
-            for v, v_at in live[i + 1 :]:
-                if not u_at & v_at:  # a joined word and a word of it are one reading
-                    found |= self._pairs(u, v)
-        if live and any(t.initial for t in tokens):
+        exact = [(w, h, at) for w, h, at in words if h.exact]
+        if not exact:
+            return found  # every pair needs one word met exactly
+        for u_word, u, u_at in exact:
+            for v_word, _, v_at in words:
+                if v_word is not u_word and not u_at & v_at:  # a joined word and a word of it: one reading
+                    found |= self._pairs(u, self.loose(v_word, u.exact_slots))
+        if any(t.initial for t in tokens):
             for t in tokens:
                 if t.initial:
-                    found |= self._initial_pairs(t, [h for h, _ in live])
+                    found |= self._initial_pairs(t, [h for _, h, _ in exact])
         return found
 
     def _blocked_text(self, placed: Sequence[Placed], more: Callable[[Token], Sequence[Token]]) -> set[int]:
@@ -336,15 +365,9 @@ class BlockIndex:
                     found.update(s for s in u.keys() & v.keys() if _two(u[s], v[s], self._valid[s]))
         return found
 
-    def _pairs(self, u: Hits, v: Hits) -> set[int]:
-        """Slots two published words meet at two different words, one of them exactly."""
-        maybe = (u.exact_slots & v.loose_slots) | (u.loose_slots & v.exact_slots)
-        out: set[int] = set()
-        for s in maybe:
-            valid = self._valid[s]
-            if _two(u.exact.get(s, 0), v.loose[s], valid) or _two(u.loose[s], v.exact.get(s, 0), valid):
-                out.add(s)
-        return out
+    def _pairs(self, u: Hits, v_loose: Masks) -> set[int]:
+        """Slots where a published word met exactly and another met at all meet two different words."""
+        return {s for s, bits in v_loose.items() if _two(u.exact[s], bits, self._valid[s])}
 
     def _initial_pairs(self, initial: Token, words: Sequence[Hits]) -> set[int]:
         """Slots where an initial stands for one watched word and a published word meets another exactly

@@ -64,9 +64,17 @@ def key(reading: str) -> str:
     text = undouble(text)
     if text.startswith("ie") and len(text) > 3:
         text = text[1:]  # Yerlan, Erlan, Ierlan
-    text = _VOWEL_GLIDE.sub("e", text).replace("io", "e")
+    # Each rewrite is tried only where its letters occur: most keys need none of them.
+    if "ie" in text:
+        text = _VOWEL_GLIDE.sub("e", text)
+    text = text.replace("io", "e")
     # -ev after soft consonants is -ov in Azerbaijani (Orudzhev, Orucov); -of is old French -ov.
-    text = _FINAL_H.sub("", _EV.sub("ov", _OFF.sub("ov", text)))
+    if "of" in text:
+        text = _OFF.sub("ov", text)
+    if "ev" in text:
+        text = _EV.sub("ov", text)
+    if text.endswith("h"):
+        text = _FINAL_H.sub("", text)
     if text.endswith("ie") and len(text) > 4 and text[-3] not in "aeiou":
         text = text[:-1]  # final -ie, -i, -y: Jardemalie, Zhardemali
     return undouble(text)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from watcher.match.chinese import is_chinese, pinyin_readings
@@ -53,22 +53,20 @@ class Token:
     initial: bool = False
     particle: bool = False
     patronymic: bool = False
+    # Derived once here: every comparison asks for them.
+    firsts: frozenset[str] = field(init=False)  # first letters under every reading and key
+    group: int | None = field(init=False)  # the cognate group (Piotr = Pyotr = Petr), if listed
+
+    def __post_init__(self) -> None:
+        firsts = {k[0] for k in self.keys if k} | {r[0] for r in self.readings if r} | {self.plain[:1]}
+        object.__setattr__(self, "firsts", frozenset(firsts))
+        object.__setattr__(self, "group", _group(self.keys))
 
     @property
     def skeletons(self) -> frozenset[str]:
         return frozenset(skeleton(k) for k in self.keys) - {""}
 
-    @property
-    def group(self) -> int | None:
-        return _group(self.keys)
 
-    @property
-    def firsts(self) -> frozenset[str]:
-        """First letters under every reading: the rules that keep a first letter look here first."""
-        return _firsts(self.keys, self.readings, self.plain)
-
-
-@lru_cache(maxsize=131072)
 def _group(keys: tuple[str, ...]) -> int | None:
     for k in keys:
         g = group_of(k)
@@ -77,13 +75,10 @@ def _group(keys: tuple[str, ...]) -> int | None:
     return None
 
 
-@lru_cache(maxsize=131072)
-def _firsts(keys: tuple[str, ...], reads: tuple[str, ...], plain: str) -> frozenset[str]:
-    return frozenset({k[0] for k in keys if k} | {r[0] for r in reads if r} | {plain[:1]})
-
-
 def fold(text: str) -> str:
     """Lower case, accents stripped, in the token's own script."""
+    if text.isascii():  # most words: nothing to decompose
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
 
@@ -106,7 +101,7 @@ def make_token(word: str, *, initial: bool = False) -> Token:
     bare = undouble(folded.replace("-", ""))
     particle = bare in PARTICLES or bare in PATRONYMIC_MARKERS
     patronymic = bool(keys) and not particle and bool(_PATRONYMIC_KEY.search(keys[0])) and len(keys[0]) > 5
-    plain = "".join(ch for ch in folded if ch.isalpha())
+    plain = folded if folded.isalpha() else "".join(ch for ch in folded if ch.isalpha())
     return Token(word, folded, plain, script, reads, keys, False, particle, patronymic)
 
 
