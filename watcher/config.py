@@ -10,7 +10,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -91,6 +91,7 @@ class SourceConfig(_Model):
     stale_after: str | None = None  # no success for this long: `source_stale` (default 3 x interval)
     enabled: bool = True
     proxy: str | None = None
+    allow_private_redirects: bool = False  # follow redirects into private, loopback, link-local addresses
 
     @field_validator("every")
     @classmethod
@@ -123,8 +124,18 @@ class SourceConfig(_Model):
     @field_validator("cron")
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
-        if value is not None and len(value.split()) != 5:
+        if value is None:
+            return value
+        if len(value.split()) != 5:
             raise ValueError(f"{value!r} is not a 5-field cron expression like '0 */6 * * *'")
+        from apscheduler.triggers.cron import CronTrigger  # the scheduler's own parser: what it will run
+
+        try:
+            trigger = CronTrigger.from_crontab(value, timezone=UTC)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a valid cron expression: {exc}") from None
+        if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+            raise ValueError(f"{value!r} never fires (a day no month has, like 31 February)")
         return value
 
     @model_validator(mode="after")
@@ -375,6 +386,10 @@ def _cross_check(config: Config, lines: dict[tuple[Any, ...], int], env: Mapping
         raise fail(f"no channel {config.watcher.operator_channel!r}", "watcher", "operator_channel")
     options = _adapter_options(config, fail)
     urls = {c.id: _channel_url(c, i, env, config, fail) for i, c in enumerate(config.channel)}
+    for i, channel in enumerate(config.channel):
+        problem = _template_problem(config.base_dir / channel.template) if channel.template else None
+        if problem:
+            raise fail(problem, "channel", i, "template")
     return config.model_copy(update={"channel_urls": urls, "adapter_options": options})
 
 
@@ -420,3 +435,22 @@ def _channel_url(
     if not value:
         raise fail(f"{file} is empty", "channel", i, "url_file")
     return SecretStr(value)
+
+
+def _template_problem(path: Path) -> str | None:
+    """Why an operator's Jinja2 template cannot be used: found at load, not at the first delivery."""
+    from jinja2 import Environment, TemplateSyntaxError
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return f"template file {path} not found"
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"cannot read template {path}: {exc}"
+    if not text.strip():
+        return f"template {path} is empty; its first line is the message title, the rest the body"
+    try:
+        Environment().from_string(text)  # compiles: syntax, unknown filters and tests
+    except TemplateSyntaxError as exc:
+        return f"template {path}:{exc.lineno}: {exc.message}"
+    return None
