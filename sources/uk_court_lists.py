@@ -67,7 +67,8 @@ class UkCourtLists(SourceAdapter[Options]):
 
     A record is one hearing row. Its key is `<locationId>/<list type>/<list date>/<case number>`: an
     artefactId changes whenever HMCTS republishes a list, and a courtroom or time changes during the
-    day, so neither is in the key; those changes show as `changed` (`venue`, `time`). A list page is
+    day, so neither is in the key; those changes show as `changed` (`venue`, `time`). For the same reason a
+    record's url is the venue's summary page (which links the current list), not the list URL. A list page is
     complete: a hearing missing from a republished list was removed. `hearing_at` is the list date and
     time in Europe/London. Names come from the case details ("R v SMITH" -> "SMITH").
     Extradition hearings sit at Westminster Magistrates' Court; appeals at the RCJ (location 109).
@@ -84,6 +85,7 @@ class UkCourtLists(SourceAdapter[Options]):
     kind = "court"
     homepage = "https://www.court-tribunal-hearings.service.gov.uk"
     Options = Options
+    version = "2"  # 2: a hearing's url is the venue's summary page, not the list's (artefactId) URL
     removal_note: ClassVar[str] = (
         "The hearing is no longer in the published list: it may have been vacated, adjourned or moved to "
         "another list, or the list was republished without it. Check with the court or the lawyers."
@@ -134,6 +136,12 @@ class UkCourtLists(SourceAdapter[Options]):
             )
         return list(follow.values())
 
+    def _venue_url(self) -> str:
+        """The venue's summary page: a list's own URL carries its artefactId, which changes with every
+        republication, and would make each republished list a `changed` alert for every hearing."""
+        base = self.options.base_url.rstrip("/")
+        return f"{base}/summary-of-publications?locationId={self.options.location_id}"
+
     def _hearings(self, fetched: Fetched) -> list[Record]:
         page = parse_html(fetched)
         day = _list_date(page)
@@ -151,7 +159,7 @@ class UkCourtLists(SourceAdapter[Options]):
                 base = f"{self.options.location_id}/{list_type}/{day.isoformat()}/{_row_id(row)}"
                 seen[base] = seen.get(base, 0) + 1  # the same case twice in one list: #2, #3
                 key = base if seen[base] == 1 else f"{base}#{seen[base]}"
-                records.append(_record(key, fetched.url, list_name, day, row))
+                records.append(_record(key, self._venue_url(), list_name, day, row))
         return records
 
 
