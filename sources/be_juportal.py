@@ -53,8 +53,8 @@ class BeJuportal(SourceAdapter[Options]):
     d'arrêt") and with people's case numbers, and use searches restricted to the courts that matter
     (CASS, the chambres des mises en accusation). Only a selection of decisions is published.
 
-    A saved search returns its latest N hits, never a complete list: an older decision leaving the feed
-    is not a removal.
+    A saved search returns its latest N hits, never a complete list (a window): an older decision
+    leaving the feed leaves silently (no alert; it stays stored as last seen) and is not a removal.
 
     Fixture: synthetic (no recorded sample exists; shared/samples/README.md), written from the item
     fields above; ECLIs follow the documented pattern, the decisions are invented.

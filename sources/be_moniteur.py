@@ -53,10 +53,10 @@ class BeMoniteur(SourceAdapter[Options]):
     treaties, naturalisations, national asset freezes.
 
     Never complete: a published gazette is not edited (corrections are new acts, errata with their own
-    NUMAC), so an act cannot be "removed"; it only leaves the date window. A day without acts (weekend,
-    holiday, no second edition) is an empty result. The summary page's markup beyond the `article.pl`
-    link is not documented: sections are taken from the h2-h4 headings above a link, whatever their
-    classes.
+    NUMAC), so an act cannot be "removed"; it only leaves the date window, silently (no alert; it stays
+    stored as last seen). A day without acts (weekend, holiday, no second edition) is an empty result.
+    The summary page's markup beyond the `article.pl` link is not documented: sections are taken from
+    the h2-h4 headings above a link, whatever their classes.
 
     Fixture: synthetic (no recorded sample exists; shared/samples/README.md). It follows the documented
     link pattern and the list-item markup SOURCES.md records for the same site's Justel list

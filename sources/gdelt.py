@@ -45,10 +45,12 @@ class Gdelt(SourceAdapter[Options]):
     Russian, in its case forms. An article that names the person only in its body reaches GDELT's
     search but not an alert.
 
-    Never complete (a news search). `{}` is "no match". A query GDELT rejects comes back as HTTP 200 with
-    an HTML or plain-text message; rate limiting as 429 or 200 with "Please limit requests to one every
-    5 seconds": both are ParseErrors quoting the message. At most one request per 5 seconds
-    (`min_interval_seconds`); watched names are sent to GDELT.
+    Never complete: a search covers `timespan` (a window), so an article that ages out of it leaves
+    silently (no alert; it stays stored as last seen) and is not a removal. `{}` is "no match". A query
+    GDELT rejects comes back as HTTP 200 with an HTML or plain-text message; rate limiting as 429 or 200
+    with "Please limit requests to one every 5 seconds": both are ParseErrors quoting the message. At
+    most one request per 5 seconds (`min_interval_seconds`, which the round's fetch applies per host);
+    watched names are sent to GDELT.
 
     Fixture: synthetic (no recorded sample exists; shared/samples/README.md), written from the documented
     response `{"articles": [{url, url_mobile, title, seendate, socialimage, domain, language,

@@ -56,7 +56,9 @@ class GoogleNews(SourceAdapter[Options]):
     any script and, for Russian, in its case forms). The feed carries no article body, so an article
     naming the person only in its body reaches Google's search but not an alert.
 
-    Never complete (at most about 100 items, ranked by Google). Watched names are sent to Google.
+    Never complete (at most about 100 items, ranked by Google: a window): an item that drops out of the
+    result leaves silently (no alert; it stays stored as last seen) and is not a removal. Watched names
+    are sent to Google.
 
     Fixture: synthetic (no recorded sample with a nameable origin exists; shared/samples/README.md),
     written from the structure in SOURCES.md 6.2; publishers are example.* placeholders and headlines

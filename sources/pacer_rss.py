@@ -48,7 +48,8 @@ class PacerRss(SourceAdapter[Options]):
     "<case number> <case name>" gives `case_number` and the parties; the description
     "[<entry type>] (<a href=...>number</a>)" gives `description` and the document. Relevant cases:
     "In re Extradition of ...", asylum and immigration litigation. A feed holds only the latest
-    entries, so results are never complete (no removals).
+    entries (a window), so results are never complete: an entry pushed out of the feed leaves silently
+    (no alert; it stays stored as last seen) and is not a removal.
 
     Fixtures: shared/samples/pacer_rss/cafc.xml and cadc.xml (real feeds, from juriscraper's tests).
     """

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import pytest
 from pydantic import ValidationError
 
 from sources.be_moniteur import BeMoniteur, Options
+from tests.test_uk_court_lists import replay_scenario
 from watcher.errors import ParseError
-from watcher.match import Matcher
-from watcher.models import Fetched, Person, Query, Record, SourceRequest
+from watcher.models import Fetched, Query, SourceRequest
 
-E2E = Path(__file__).parent / "fixtures" / "be_moniteur" / "e2e"
 NOW = datetime(2024, 9, 23, 7, 0, tzinfo=UTC)
 SUMMARY = "https://www.ejustice.just.fgov.be/cgi/summary.pl"
 
@@ -98,50 +95,5 @@ def test_publication_date_comes_from_the_request_and_is_required() -> None:
         BeMoniteur(Options()).parse(fetched(b"  "))
 
 
-def replay(folder: Path) -> list[list[dict[str, Any]]]:
-    """Run a scenario's steps through requests/parse/match and a minimal diff: the alerts each step makes."""
-    scenario = json.loads((folder / "scenario.json").read_text())
-    options = json.loads(json.dumps(scenario["options"]).replace("{base}", "http://127.0.0.1:9"))
-    adapter = BeMoniteur(Options(**options))
-    people = tuple(Person(**p) for p in scenario["people"])
-    matcher, keywords = Matcher(people), [k.lower() for k in scenario.get("keywords", [])]
-    seen: dict[tuple[str | None, str], Record] = {}
-    alerts = []
-    for step in scenario["steps"]:
-        records: dict[str, Record] = {}
-        for request in adapter.requests(Query(people=people, now=NOW)):
-            route = route_for(step["routes"], request)
-            body = (folder / route["body"]).read_bytes()
-            for record in adapter.parse(fetched(body, route["content_type"], request)).records:
-                records.setdefault(record.key, record)
-        events = []
-        for record in records.values():
-            who: list[str | None] = [m.person_id for m in matcher.match_record(record)]
-            who += [None] if any(k in record.text.lower() for k in keywords) else []
-            for pid in who:
-                old, seen[(pid, record.key)] = seen.get((pid, record.key)), record
-                if old is None:
-                    events.append({"event": "new", "person": pid, "record": record.key})
-                    continue
-                for name in sorted(set(old.fields) | set(record.fields)):
-                    if old.fields.get(name) != record.fields.get(name):
-                        events.append(
-                            {"event": "changed", "person": pid, "record": record.key, "field": name}
-                        )
-        alerts.append(events)
-    return alerts
-
-
-def route_for(routes: list[dict[str, Any]], request: SourceRequest) -> dict[str, Any]:
-    url = urlsplit(request.url)
-    query = {**dict(parse_qsl(url.query)), **request.params}
-    fits = [r for r in routes if r["path"] == url.path and r["query"].items() <= query.items()]
-    assert fits, f"no route for {request.url} {query}"
-    return max(fits, key=lambda r: len(r["query"]))
-
-
 def test_e2e_scenario_alerts_on_keywords_as_expected() -> None:
-    scenario = json.loads((E2E / "scenario.json").read_text())
-    got = replay(E2E)
-    for step, events in zip(scenario["steps"], got, strict=True):
-        assert sorted(map(json.dumps, events)) == sorted(map(json.dumps, step["expect"]))
+    replay_scenario("be_moniteur")

@@ -209,3 +209,4 @@ def test_broken_bodies_raise_parse_error_naming_the_url(body: str, purpose: str,
 
 def test_e2e_scenario_replays_as_the_pipeline_would() -> None:
     replay_scenario("hudoc")
+    replay_scenario("hudoc", "e2e-query")
