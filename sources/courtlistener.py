@@ -11,6 +11,7 @@ from watcher.adapter import (
     Fetched,
     ParseError,
     ParseResult,
+    Person,
     Query,
     Record,
     SourceAdapter,
@@ -82,6 +83,9 @@ class Courtlistener(SourceAdapter[Options]):
         "The case is no longer in CourtListener's search result: it may have been sealed, removed or "
         "re-captioned, or the search index dropped it. Check the docket on CourtListener or PACER."
     )
+
+    def covers(self, person: Person) -> bool:
+        return self.options.names_from_watchlist  # `queries` and `dockets` name no watched person
 
     def requests(self, query: Query) -> list[SourceRequest]:
         qs = list(self.options.queries)

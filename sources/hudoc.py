@@ -14,6 +14,7 @@ from watcher.adapter import (
     Fetched,
     ParseError,
     ParseResult,
+    Person,
     Query,
     Record,
     SourceAdapter,
@@ -95,6 +96,9 @@ class Hudoc(SourceAdapter[Options]):
         "The document is no longer in the HUDOC search result: the Court may have withdrawn, anonymised or "
         "re-classified it. Check HUDOC for the application number."
     )
+
+    def covers(self, person: Person) -> bool:
+        return self.options.applicants_from_watchlist or not self.options.applicants  # fixed names: not them
 
     def requests(self, query: Query) -> list[SourceRequest]:
         searches: list[tuple[str, ...]] = [self.options.applicants] if self.options.applicants else []

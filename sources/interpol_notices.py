@@ -158,6 +158,9 @@ class InterpolNotices(SourceAdapter[InterpolOptions]):
 
     # -- requests -------------------------------------------------------------------------------
 
+    def covers(self, person: Person) -> bool:
+        return not self.options.by_name or any(name_query(n) is not None for n in person.names)  # Latin only
+
     def requests(self, query: Query) -> list[SourceRequest]:
         opts = self.options
         filters = {"arrestWarrantCountryId": opts.arrest_warrant_country, "nationality": opts.nationality}

@@ -14,6 +14,7 @@ from watcher.adapter import (
     Fetched,
     ParseError,
     ParseResult,
+    Person,
     Query,
     Record,
     SourceAdapter,
@@ -88,6 +89,9 @@ class UkFindCaseLaw(SourceAdapter[Options]):
         "The judgment is no longer in the search result: The National Archives may have withdrawn or "
         "anonymised it, or its title or parties changed. Check the judgment's page."
     )
+
+    def covers(self, person: Person) -> bool:
+        return self.options.party_from_watchlist or not self.options.party  # a fixed party: not them
 
     def requests(self, query: Query) -> list[SourceRequest]:
         parties = [self.options.party] if self.options.party else []

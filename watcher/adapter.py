@@ -37,7 +37,16 @@ import lxml.html
 from pydantic import BaseModel, ConfigDict
 
 from watcher.errors import ParseError
-from watcher.models import Fetched, ManualTask, ParseResult, Query, Record, SourceKind, SourceRequest
+from watcher.models import (
+    Fetched,
+    ManualTask,
+    ParseResult,
+    Person,
+    Query,
+    Record,
+    SourceKind,
+    SourceRequest,
+)
 
 __all__ = [
     "AdapterOptions",
@@ -46,6 +55,7 @@ __all__ = [
     "ManualTask",
     "ParseError",
     "ParseResult",
+    "Person",
     "Query",
     "Record",
     "SourceAdapter",
@@ -106,6 +116,13 @@ class SourceAdapter(ABC, Generic[OptionsT]):
     @abstractmethod
     def parse(self, fetched: Fetched) -> ParseResult:
         """Records (and follow-up requests) from one response; raise ParseError if it is not the format."""
+
+    def covers(self, person: Person) -> bool:
+        """Whether this source's rounds look for `person`, so that no alert from it says something about
+        them (`watcher status` shows it per person). A downloaded list covers everyone: the default. A
+        name search covers only the people it queries; override where the options decide, and when
+        unsure say False: under-stated coverage is safe, over-stated coverage is a silent gap."""
+        return True
 
 
 class ManualAdapter(SourceAdapter[OptionsT]):

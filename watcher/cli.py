@@ -9,7 +9,7 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from rich.text import Text
 from watcher.config import Config, load_config
 from watcher.errors import ConfigError, StoreError, WatcherError
 from watcher.logs import setup_logging
+
+if TYPE_CHECKING:
+    from watcher.status import Coverage
 
 STORE_EXIT = 3  # the database (or the evidence folder) cannot be used: read-only, full, locked, foreign
 
@@ -174,11 +177,10 @@ def status(config: ConfigOpt = None) -> None:
         "source", "adapter", "state", "last run", "last success", "failures", "next due", "last error"
     )
     for s in report.sources:
-        style = {"ok": "green", "failing": "red", "stale": "red"}.get(s.state, "yellow")
         table.add_row(
             s.source_id,
             s.adapter,
-            Text(s.state, style=style),
+            _state(s.state),
             _when(s.last_run),
             _when(s.last_success),
             str(s.failures),
@@ -186,14 +188,37 @@ def status(config: ConfigOpt = None) -> None:
             s.last_error or "",
         )
     out.print(table)
-    cover = Table("person", "covered by (ok)", "not covered now", "oldest last success")
-    for c in report.coverage:
-        cover.add_row(c.name, ", ".join(c.ok) or "-", ", ".join(c.not_ok) or "-", _when(c.oldest_success))
-    out.print(cover)
+    out.print(_coverage_table(report.coverage))
     out.print(f"outbox: {report.pending} pending, {report.sent} sent, {report.dead} dead")
     for channel, masked in report.channels.items():
         out.print(f"channel {channel}: {masked}", highlight=False)
     raise typer.Exit(1 if report.failing else 0)
+
+
+def _state(state: str) -> Text:
+    return Text(state, style={"ok": "green", "failing": "red", "stale": "red"}.get(state, "yellow"))
+
+
+def _coverage_table(coverage: list[Coverage]) -> Table:
+    """Per person, the sources that look for them, each with its state and last success: only their
+    silence means "nothing happened"; then the sources whose rounds do not look for this person."""
+    table = Table(
+        "person",
+        "covered by",
+        "state",
+        "last success",
+        title='coverage: a source\'s silence means "nothing happened" only for the people it covers',
+    )
+    for c in coverage:
+        for n, item in enumerate(c.by):
+            table.add_row(
+                c.name if n == 0 else "", item.source_id, _state(item.state), _when(item.last_success)
+            )
+        if not c.by:
+            table.add_row(c.name, Text("no enabled source looks for this person", style="red"), "", "")
+        if c.not_searched:
+            table.add_row("", Text(f"not searched by: {', '.join(c.not_searched)}", style="dim"), "", "")
+    return table
 
 
 def _when(moment: datetime | None) -> str:

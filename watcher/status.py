@@ -15,19 +15,35 @@ from watcher.db.engine import open_engine
 from watcher.db.tables import Alert, Delivery
 from watcher.deliver import mask_url
 from watcher.health import SourceHealth, source_health
+from watcher.models import Person
+from watcher.registry import load_registry
 
-__all__ = ["AlertView", "Coverage", "StatusReport", "read_alerts", "read_status"]
+__all__ = ["AlertView", "Coverage", "Covered", "StatusReport", "read_alerts", "read_status"]
+
+
+@dataclass(frozen=True, slots=True)
+class Covered:
+    """One source that looks for a person: its state, and its last successful round."""
+
+    source_id: str
+    state: str  # ok, failing, stale, never run
+    last_success: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
 class Coverage:
-    """Which sources looked for one person, and how recently one of them did so successfully."""
+    """Which sources look for one person, and how recently each did so successfully; which do not.
+
+    Only these sources' silence means "nothing happened" for this person: a name search that never
+    sends their names says nothing about them, however green it is."""
 
     person_id: str
     name: str
-    ok: list[str]
-    not_ok: list[str]  # failing, stale or never run
-    oldest_success: datetime | None
+    ok: list[str]  # covering sources whose last round succeeded
+    not_ok: list[str]  # covering sources failing, stale or never run
+    oldest_success: datetime | None  # the oldest last success among the covering sources
+    by: list[Covered] = field(default_factory=list)
+    not_searched: list[str] = field(default_factory=list)  # enabled sources whose rounds skip this person
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,22 +99,32 @@ def read_status(config: Config, now: datetime | None = None) -> StatusReport:
             counts = Counter({status: n for status, n in rows})
     finally:
         engine.dispose()
-    enabled = [h for h, src in zip(health, config.source, strict=True) if src.enabled]
-    coverage = []
-    for person in config.person:
-        ok = [h.source_id for h in enabled if h.state == "ok"]
-        successes = [h.last_success for h in enabled if h.last_success is not None]
-        coverage.append(
-            Coverage(
-                person.id,
-                person.name,
-                ok,
-                [h.source_id for h in enabled if h.state != "ok"],
-                min(successes) if successes else None,
-            )
-        )
+    coverage = [_coverage(person, health, config) for person in config.person]
     channels = {cid: mask_url(url) for cid, url in config.channel_urls.items()}
     return StatusReport(health, coverage, counts["pending"], counts["sent"], counts["dead"], channels)
+
+
+def _coverage(person: Person, health: list[SourceHealth], config: Config) -> Coverage:
+    registry = load_registry()
+    by, skipped = [], []
+    for h, source in zip(health, config.source, strict=True):
+        if not source.enabled:
+            continue
+        adapter = registry.get(source.adapter)(config.adapter_options[source.id])
+        if adapter.covers(person):
+            by.append(Covered(h.source_id, h.state, h.last_success))
+        else:
+            skipped.append(h.source_id)
+    successes = [c.last_success for c in by if c.last_success is not None]
+    return Coverage(
+        person.id,
+        person.name,
+        [c.source_id for c in by if c.state == "ok"],
+        [c.source_id for c in by if c.state != "ok"],
+        min(successes) if successes else None,
+        by,
+        skipped,
+    )
 
 
 def read_alerts(config: Config, *, limit: int, only: str | None) -> list[AlertView]:
