@@ -31,6 +31,7 @@ class SourceFarm:
         self.server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
         self.routes: list[Route] = []
         self.hits: list[str] = []
+        self.hit_times: list[float] = []  # time.monotonic() of each hit, for pacing tests
         self.user_agents: list[str] = []
         self.server.expect_request(re.compile(r"^/.*")).respond_with_handler(self._handle)
         self.server.start()
@@ -43,6 +44,7 @@ class SourceFarm:
         self.routes = list(routes)
 
     def _handle(self, request: Request) -> Response:
+        self.hit_times.append(time.monotonic())
         self.hits.append(request.full_path)
         self.user_agents.append(request.headers.get("User-Agent", ""))
         best: Route | None = None
