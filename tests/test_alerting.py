@@ -81,11 +81,18 @@ class Setup:
         self.farm = farm
         self.env: dict[str, str] = {}
 
-    def write(self, channels: str, subscriptions: str, watcher: str = "") -> Path:
+    def write(
+        self,
+        channels: str,
+        subscriptions: str,
+        watcher: str = "",
+        people: str = PEOPLE,
+        sources: str = SOURCES,
+    ) -> Path:
         text = (
             f'[watcher]\ndatabase = "sqlite:///watcher.db"\ntimeout = 3\nretries = 0\nbackoff = 0\n{watcher}\n'
-            + PEOPLE
-            + SOURCES.format(base=self.farm.base)
+            + people
+            + sources.format(base=self.farm.base)
             + channels
             + subscriptions
         )
@@ -186,6 +193,96 @@ min_score = 0.95
     assert len(client_a.messages) == 2 and len(news_desk.messages) == 1
 
 
+COURT = Path(__file__).parent / "fixtures" / "uk_court_lists" / "e2e"  # McCalla's hearing in 2030
+EVENT_SOURCES = """
+[[source]]
+id = "people"
+adapter = "json_list"
+stale_after = "1s"
+[source.options]
+url = "{base}/people.json"
+key = "id"
+fields = {{ id = "id", name = "name" }}
+
+[[source]]
+id = "mvd"
+adapter = "ru_mvd_wanted"
+
+[[source]]
+id = "cacd"
+adapter = "uk_court_lists"
+expect_min_records = 0
+[source.options]
+base_url = "{base}"
+location_id = "109"
+"""
+
+
+def test_health_task_and_reminder_events_route_through_subscriptions(
+    setup: Setup, receivers: list[JsonReceiver]
+) -> None:
+    health, tasks, reminders, court = receivers
+    setup.env = {f"URL_{i}": r.url for i, r in enumerate(receivers)}
+    setup.write(
+        channel("health", "URL_0")
+        + channel("tasks", "URL_1")
+        + channel("reminders", "URL_2")
+        + channel("court", "URL_3"),
+        """
+[[subscription]]
+channel = "health"
+sources = ["people"]
+events = ["source_failed", "source_stale"]
+
+[[subscription]]
+channel = "tasks"
+people = ["tag:client-b"]
+events = ["task"]
+
+[[subscription]]
+channel = "reminders"
+people = ["mccalla"]
+events = ["reminder"]
+remind_before = [3650]
+
+[[subscription]]
+channel = "court"
+source_kinds = ["court"]
+""",
+        watcher="failures_before_alert = 1",
+        sources=EVENT_SOURCES,
+    )
+    setup.farm.set_routes(  # /people.json is not served: that source fails
+        [
+            Route(
+                "/summary-of-publications",
+                (COURT / "summary_1.html").read_bytes(),
+                query={"locationId": "109"},
+            ),
+            Route(
+                "/court-of-appeal-criminal-daily-cause-list",
+                (COURT / "list_1.html").read_bytes(),
+                query={"artefactId": "test-id-today"},
+            ),
+        ]
+    )
+    assert setup.cli("check").code == 1, "a source failed"
+    time.sleep(1.1)  # past the failing source's stale_after
+    assert setup.cli("check").code == 1
+
+    assert titles(health) == [
+        "[watcher] Source failing: source people",
+        "[watcher] Source stale: source people",
+    ]
+    assert titles(tasks) == ["[watcher] Manual check needed: Botagoz Jardemalie in mvd"], "client-b only"
+    [reminder] = titles(reminders)
+    assert reminder.startswith("[watcher] Hearing reminder: Robert McCalla in cacd:")
+    [new] = titles(court)
+    assert new.startswith("[watcher] New: Robert McCalla in cacd:"), (
+        "the default events, of court sources only"
+    )
+
+
 def test_kind_in_sources_is_checked(setup: Setup) -> None:
     setup.env = {"URL_0": "json://127.0.0.1:9/x"}
     path = setup.write(
@@ -250,6 +347,47 @@ mode = "immediate"
     assert setup.cli("alerts", "show", f"{number}-0000000000").code == 1, "a forged reference is refused"
 
 
+CONSENT_PAGE = b"<html><body>Before you continue to Google Search</body></html>"  # what a blocked search gets
+
+
+def test_health_and_task_texts_to_the_operator_leak_no_confidential_name(
+    setup: Setup, receivers: list[JsonReceiver]
+) -> None:
+    lawyer, ops = receivers[:2]
+    setup.env = {"LAWYER": lawyer.url, "OPS": ops.url}
+    setup.write(
+        channel("lawyer", "LAWYER") + channel("ops", "OPS"),
+        '\n[[subscription]]\nchannel = "lawyer"\npeople = ["jardemalie"]\nconfidential = true\n',
+        watcher='operator_channel = "ops"\nfailures_before_alert = 1\npublic_url = "https://watcher.ngo.example"',
+        people=PEOPLE[PEOPLE.index('[[person]]\nid = "jardemalie"') :],
+        sources="""
+[[source]]
+id = "gnews"
+adapter = "google_news"
+[source.options]
+base_url = "{base}"
+
+[[source]]
+id = "mvd"
+adapter = "ru_mvd_wanted"
+""",
+    )
+    setup.farm.set_routes([Route("/rss/search", CONSENT_PAGE)])
+    assert setup.cli("check").code == 1
+    assert sorted(re.sub(r"#\d+", "#N", t) for t in titles(ops)) == [
+        "[watcher] Confidential alert #N: task",
+        "[watcher] Source failing: source gnews",
+    ], "the task is about a confidential person: it goes to the operator as one"
+
+    failed = [json.loads(line) for line in setup.cli("alerts", "--json").stdout.splitlines()]
+    [note] = [a["content"]["note"] for a in failed if a["event"] == "source_failed"]
+    assert "search?q=%22Botagoz+Jardemalie%22" in note, "the local record keeps the full text"
+    received = json.dumps(ops.messages, ensure_ascii=False)
+    names = ["Botagoz", "Jardemalie", "Bota ", "Жардемали", "Ботагоз", "%D0%96", "q=", "%22"]
+    assert [n for n in names if n.lower() in received.lower()] == [], received
+    assert "watcher status" in received, "the operator is told where the full text is"
+
+
 HOSTILE = '<a href="https://evil.example/x">click</a><script>alert(1)</script>'
 HOSTILE_MD = "[click](https://evil.example/md) ![i](https://evil.example/i.png) <https://evil.example/auto>"
 
@@ -260,47 +398,78 @@ def _links(html_text: str) -> list[str]:
     return [a.get("href") for a in doc.xpath("//a")]
 
 
+def _inert_markdown(body: str) -> None:
+    rendered = markdown.markdown(body)  # as Apprise turns Markdown into HTML
+    assert _links(rendered) == ["https://register.example.org/r1"], "only the record's own link is a link"
+    assert "<script" not in rendered and "<img" not in rendered
+    assert "https://evil" not in body and r"https\[:\]//evil.example/md" in body, "there, and inert"
+
+
+def _inert_html(body: str) -> None:
+    assert _links(body) == ["https://register.example.org/r1"], "only the record's own link is a link"
+    assert "&lt;script&gt;" in body and "evil[.]example" not in body and "https[:]//evil.example/md" in body
+
+
 def test_hostile_record_is_inert_in_html_markdown_and_templates(
     setup: Setup, receivers: list[JsonReceiver], smtp: SmtpReceiver
 ) -> None:
-    as_html, as_md, templated = receivers[:3]
-    setup.env = {"H": f"{as_html.url}?format=html", "M": as_md.url, "T": templated.url, "MAIL": smtp.url}
+    as_html, as_md, templated, md_templated = receivers
+    setup.env = {
+        "H": f"{as_html.url}?format=html",
+        "M": as_md.url,
+        "T": templated.url,
+        "MT": md_templated.url,
+        "MAIL": smtp.url,
+    }
     setup.write(
         channel("h", "H", 'format = "html"')
         + channel("m", "M", 'format = "markdown"')
         + channel("t", "T", 'format = "html"\ntemplate = "alert.html.j2"')
+        + channel("mt", "MT", 'format = "markdown"\ntemplate = "alert.md.j2"')
         + channel("mail", "MAIL", 'format = "html"'),
         "".join(
-            f'\n[[subscription]]\nchannel = "{c}"\nsources = ["people"]\n' for c in ("h", "m", "t", "mail")
+            f'\n[[subscription]]\nchannel = "{c}"\nsources = ["people"]\n'
+            for c in ("h", "m", "t", "mt", "mail")
         ),
     )
     (setup.dir / "alert.html.j2").write_text(
         "{{ event_word }}: {{ person }} / {{ record.title }}\n"
         '<p>{{ record.fields.note }}</p><p><a href="{{ link }}">open</a></p>'
-        "{% for n in record.names %}<i>{{ n }}</i>{% endfor %}\n"
+        "{% for n in record.names %}<i>{{ n|e }}</i> {{ n|safe }}{% endfor %}\n"
     )
-    hostile = entry("r1", "Robert McCalla", alias=HOSTILE, note=HOSTILE_MD)
-    setup.publish([hostile])
+    # `|e` escapes for HTML, not Markdown; `|safe` and `|urlize` would let a source write markup or links.
+    (setup.dir / "alert.md.j2").write_text(
+        "{{ event_word }}: {{ person }}\n[open]({{ link }}) {{ record.title|e }} {{ record.title|safe }}"
+        " {{ record.fields.note|urlize }}\n"
+    )
+    # The title (shown by every default message) and, in step 2, a changed field carry both attacks.
+    setup.publish([entry("r1", "Robert McCalla", alias=f"{HOSTILE} {HOSTILE_MD}", note="plain")])
     setup.check()
-    for r in (as_html, as_md, templated):
-        assert len(r.messages) == 1
-        assert "<" not in r.messages[0]["title"] and "](" not in r.messages[0]["title"]
+    setup.publish([entry("r1", "Robert McCalla", alias=f"{HOSTILE} {HOSTILE_MD}", note=HOSTILE_MD + HOSTILE)])
+    setup.check()
+    for r in receivers:
+        assert [m["title"].split(":")[0] for m in r.messages] in (
+            ["[watcher] New", "[watcher] Changed"],
+            ["New", "Changed"],
+        )
+        assert all("<" not in m["title"] and "](" not in m["title"] for m in r.messages)
 
-    body = as_html.messages[0]["message"]
-    assert _links(body) == ["https://register.example.org/r1"], "only the record's own link is a link"
-    assert "&lt;script&gt;" in body and "evil[.]example" not in body and "https[:]//evil.example" in body
+    for m in as_html.messages:
+        _inert_html(m["message"])
+    assert "note:" in as_html.messages[1]["message"], "the change is shown"
+    for m in as_md.messages + md_templated.messages:
+        _inert_markdown(m["message"])
+    assert "note:" in as_md.messages[1]["message"]
 
-    rendered = markdown.markdown(as_md.messages[0]["message"])  # as Apprise turns Markdown into HTML
-    assert _links(rendered) == ["https://register.example.org/r1"]
-    assert "<script" not in rendered
-
-    body = templated.messages[0]["message"]
-    assert _links(body) == ["https://register.example.org/r1"]
+    for m in templated.messages:
+        assert _links(m["message"]) == ["https://register.example.org/r1"]
+        assert "<script" not in m["message"] and "https://evil" not in m["message"]
     assert templated.messages[0]["title"].startswith("New: Robert McCalla / r1:")
 
-    mail = smtp.messages[0]  # the e-mail's HTML part, as a mail client shows it
-    assert mail.html and _links(mail.html) == ["https://register.example.org/r1"]
-    assert "<" not in mail.subject
+    assert len(smtp.messages) == 2
+    for mail in smtp.messages:  # the e-mail's HTML part, as a mail client shows it
+        assert mail.html and _links(mail.html) == ["https://register.example.org/r1"]
+        assert "<" not in mail.subject
 
 
 def test_notify_test_dead_channel_retry_and_operator_report(

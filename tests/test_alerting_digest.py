@@ -1,17 +1,20 @@
-"""Daily digests with a set clock: one message per period and channel, grouped by person, sent at the
-local time; a pass that runs late (the process was down at 08:00) sends it then, once."""
+"""Daily digests: one message per period and channel, grouped by person, sent at the local time; a pass
+that runs late (the process was down at 08:00) sends it then, once. With a set clock through Service
+(weeks of periods, daylight saving), and through the real CLI on the real clock."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.support.cli import run_cli
 from tests.support.servers import JsonReceiver, Route, SourceFarm
 from tests.support.smtp import SmtpReceiver
 from watcher.config import Config, load_config
@@ -143,3 +146,67 @@ def test_daily_digest_once_at_the_set_time_and_after_a_restart_that_skipped_it(
     assert len(mail.messages) == 1
     assert mail.messages[0].subject == "[watcher] Digest (weekly) 2030-01-11 18:30 Europe/Brussels: 2 alerts"
     assert "McCalla" not in mail.messages[0].text
+
+
+CLI_CONFIG = """
+[watcher]
+database = "sqlite:///watcher.db"
+retries = 0
+timeout = 3
+
+[[person]]
+id = "mccalla"
+name = "Robert McCalla"
+aliases = ["Bob McCalla"]
+
+[[source]]
+id = "people"
+adapter = "json_list"
+expect_min_records = 0
+[source.options]
+url = "{base}/people.json"
+key = "id"
+fields = {{ id = "id", name = "name", note = "note" }}
+name_fields = ["name"]
+
+[[channel]]
+id = "team"
+url = "{team}"
+
+[[subscription]]
+channel = "team"
+mode = "daily"
+at = "{at:%H:%M:%S}"
+timezone = "UTC"
+"""
+
+
+def test_daily_digest_through_the_cli_once_at_its_time_when_no_process_ran_then(
+    tmp_path: Path, farm: SourceFarm, receiver: JsonReceiver
+) -> None:
+    """The real clock, no hook: the digest time is set a few seconds ahead, and no `watcher check`
+    runs at that moment (the process is down); the first one after it sends the digest, once."""
+    at = (datetime.now(UTC) + timedelta(seconds=4)).replace(microsecond=0)
+    config = tmp_path / "watcher.toml"
+    config.write_text(CLI_CONFIG.format(base=farm.base, team=receiver.url, at=at))
+    publish(farm, ("r1", "Robert McCalla", "a"), ("r2", "Bob McCalla", "a"))
+
+    def cli(*args: str) -> str:
+        result = run_cli(*args, "-c", str(config))
+        assert result.code == 0, result.stdout + result.stderr
+        return result.stdout
+
+    cli("check")
+    assert datetime.now(UTC) < at, "this machine took too long for the test's first step"
+    assert receiver.messages == [], "held for the digest"
+    assert len(cli("alerts", "--pending", "--json").splitlines()) == 2
+
+    time.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()) + 0.3)  # down at `at`
+    publish(farm, ("r1", "Robert McCalla", "b"), ("r2", "Bob McCalla", "a"))
+    cli("check")  # the first pass after the time: the digest goes; r1's change waits for the next one
+    cli("check")
+    assert [m["title"] for m in receiver.messages] == [
+        f"[watcher] Digest (daily) {at:%Y-%m-%d %H:%M:%S} UTC: 2 alerts"
+    ], "one message for the period, once"
+    assert "New: people, record r1" in receiver.messages[0]["message"]
+    assert len(cli("alerts", "--pending", "--json").splitlines()) == 1, "the change is for tomorrow's"

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from watcher.cli import ConfigOpt, app, fail, load, out
+from watcher.cli import ConfigOpt, app, err, fail, load, out
 from watcher.errors import WatcherError
 
 __all__ = ["alerts_app"]
@@ -75,14 +75,24 @@ def alerts_retry(
     cfg = load(config)
     engine = open_engine(cfg.database_url)
     try:
-        channels = retry_deliveries(engine, alert_id, channel=channel, now=datetime.now(UTC))
+        retried = retry_deliveries(engine, alert_id, channel=channel, now=datetime.now(UTC))
     except WatcherError as exc:
         fail(str(exc), 1)
     finally:
         engine.dispose()
-    if not channels:
+    if retried.busy:
+        err.print(
+            f"alert #{alert_id}: being sent to {', '.join(retried.busy)} right now; left alone"
+            " (retrying it too could send it twice); see `watcher alerts show` in a few minutes",
+            highlight=False,
+            markup=False,
+        )
+    if not retried.channels:
+        if retried.busy:
+            raise typer.Exit(1)
         fail(f"alert #{alert_id} has no dead or pending delivery{f' to {channel}' if channel else ''}", 1)
-    out.print(f"alert #{alert_id}: queued again for {', '.join(channels)}; `watcher check` or `run` sends it")
+    queued = ", ".join(retried.channels)
+    out.print(f"alert #{alert_id}: queued again for {queued}; `watcher check` or `run` sends it")
 
 
 @alerts_app.command("show")

@@ -34,7 +34,16 @@ __all__ = ["ChannelConfig", "Config", "SourceConfig", "SubscriptionConfig", "Wat
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-EVENTS = ("new", "changed", "removed", "source_failed", "source_recovered", "task")
+EVENTS = (
+    "new",
+    "changed",
+    "removed",
+    "source_failed",
+    "source_recovered",
+    "source_stale",
+    "task",
+    "reminder",
+)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -169,13 +178,20 @@ class SubscriptionConfig(_Model):
     channel: str
     people: tuple[str, ...] = ("*",)
     sources: tuple[str, ...] = ("*",)
+    # A subscription with remind_before gets "reminder" added to its events (see _kinds_and_reminders).
     events: tuple[
-        Literal["new", "changed", "removed", "source_failed", "source_recovered", "source_stale", "task"], ...
-    ] = (
-        "new",
-        "changed",
-        "removed",
-    )
+        Literal[
+            "new",
+            "changed",
+            "removed",
+            "source_failed",
+            "source_recovered",
+            "source_stale",
+            "task",
+            "reminder",
+        ],
+        ...,
+    ] = ("new", "changed", "removed")
     min_score: float = Field(0.0, ge=0, le=1)
     remind_before: tuple[int, ...] = ()  # days before each hearing to send a reminder, e.g. [7, 1]
     source_kinds: tuple[SourceKind, ...] = ()  # also written sources = ["kind:court"]
@@ -187,16 +203,37 @@ class SubscriptionConfig(_Model):
 
     @model_validator(mode="before")
     @classmethod
-    def _kinds(cls, data: Any) -> Any:
-        # "kind:court" in `sources` routes by the adapter's kind; moved apart so `sources` holds only ids.
-        if not isinstance(data, dict) or not isinstance(data.get("sources"), list | tuple):
+    def _kinds_and_reminders(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
             return data
-        refs = list(data["sources"])
-        kinds = [r[5:] for r in refs if isinstance(r, str) and r.startswith("kind:")]
-        if not kinds:
-            return data
-        ids = [r for r in refs if not (isinstance(r, str) and r.startswith("kind:"))]
-        return {**data, "sources": ids, "source_kinds": [*data.get("source_kinds", ()), *kinds]}
+        data = dict(data)
+        refs = data.get("sources")
+        if isinstance(refs, list | tuple):
+            # "kind:court" in `sources` routes by the adapter's kind; moved apart so `sources` holds ids.
+            kinds = [r[5:] for r in refs if isinstance(r, str) and r.startswith("kind:")]
+            if kinds:
+                data["sources"] = [r for r in refs if not (isinstance(r, str) and r.startswith("kind:"))]
+                data["source_kinds"] = [*data.get("source_kinds", ()), *kinds]
+        if data.get("source_kinds") and "sources" not in data:
+            data["sources"] = []  # source_kinds alone: only those kinds, not the default "*" (every source)
+        events = data.get("events", cls.model_fields["events"].default)
+        if data.get("remind_before") and isinstance(events, list | tuple) and "reminder" not in events:
+            data["events"] = [*events, "reminder"]  # asking for reminders N days before is wanting them
+        return data
+
+    @model_validator(mode="after")
+    def _no_contradiction(self) -> SubscriptionConfig:
+        if "*" in self.sources and self.source_kinds:
+            raise ValueError(
+                'sources = ["*"] takes every source, so source_kinds would filter nothing:'
+                " leave sources out to route by kind only, or list source ids"
+            )
+        if "reminder" in self.events and not self.remind_before:
+            raise ValueError(
+                'events asks for "reminder" but remind_before is empty:'
+                " give the days before each hearing, e.g. remind_before = [7, 1]"
+            )
+        return self
 
     @field_validator("remind_before")
     @classmethod
@@ -208,9 +245,9 @@ class SubscriptionConfig(_Model):
     @field_validator("at")
     @classmethod
     def _clock(cls, value: str) -> str:
-        m = re.match(r"^(\d{1,2}):(\d{2})$", value)
-        if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
-            raise ValueError(f"{value!r} is not a time of day like '08:00'")
+        m = re.match(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$", value)
+        if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59 or int(m.group(3) or 0) > 59:
+            raise ValueError(f"{value!r} is not a time of day like '08:00' (or '08:00:30')")
         return value
 
     @field_validator("timezone")

@@ -1,4 +1,5 @@
 """Pure: when a digest is due. A daily digest goes at `at` local time each day, a weekly one on `weekday`.
+`at` is "HH:MM", or "HH:MM:SS" to the second.
 
 An alert joins the first digest after it was raised. Times are wall-clock times in the subscription's
 zone, so 08:00 stays 08:00 across daylight-saving changes.
@@ -22,8 +23,8 @@ def next_due(after: datetime, handling: Handling) -> datetime:
         return after
     zone = ZoneInfo(handling.timezone)
     local = after.astimezone(zone)
-    hour, minute = (int(p) for p in handling.at.split(":"))
-    due = datetime(local.year, local.month, local.day, hour, minute, tzinfo=zone)
+    hour, minute, second = (int(p) for p in f"{handling.at}:0".split(":")[:3])
+    due = datetime(local.year, local.month, local.day, hour, minute, second, tzinfo=zone)
     step = timedelta(days=1)
     if handling.mode == "weekly":
         due += timedelta(days=(WEEKDAYS.index(handling.weekday) - due.weekday()) % 7)
@@ -36,4 +37,5 @@ def next_due(after: datetime, handling: Handling) -> datetime:
 def period_label(due: datetime, handling: Handling) -> str:
     local = due.astimezone(ZoneInfo(handling.timezone))
     kind = "weekly" if handling.mode == "weekly" else "daily"
-    return f"({kind}) {local:%Y-%m-%d %H:%M} {handling.timezone}"
+    clock = f"{local:%H:%M:%S}" if local.second else f"{local:%H:%M}"
+    return f"({kind}) {local:%Y-%m-%d} {clock} {handling.timezone}"

@@ -1,9 +1,12 @@
 """Deliver pending alerts: plan, claim outbox rows, render, send through Apprise, record every attempt.
 
 At-least-once into Apprise, once per channel as seen from watcher: a delivery row is claimed with a
-lease (FOR UPDATE SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on SQLite), so two processes never send
-the same row; a failure backs off exponentially with jitter until `delivery_max_age`, then the row is
-dead and the operator is told. One channel failing never holds up another.
+lease (FOR UPDATE SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on SQLite), renewed while it is being
+sent (watcher.claims), so two processes never send the same row; a failure backs off exponentially
+with jitter until `delivery_max_age`, then the row is dead and the operator is told. One channel
+failing never holds up another; within a channel, the messages after a failure wait for the next
+pass untried, and only real attempts are counted. A digest that failed is retried as one message:
+all its deliveries share one backoff.
 
 Each pending delivery is first given a plan: at once, or held for its subscription's digest (the
 first digest time after the alert). A due digest goes as one message per channel and period, however
@@ -16,16 +19,20 @@ import asyncio
 import json
 import logging
 import random
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from pydantic import SecretStr
 from sqlalchemy import or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from watcher.claims import CLAIM_LEASE, Claims, Retried, elapsed, retry_deliveries
 from watcher.config import ChannelConfig, Config, parse_duration
 from watcher.db.engine import is_postgres
 from watcher.db.review_tables import DeliveryPlan
@@ -33,16 +40,16 @@ from watcher.db.store import NewAlert, Store, utc
 from watcher.db.tables import Alert, Attempt, Delivery, Snapshot
 from watcher.deliver import DeliveryResult, send
 from watcher.digest import next_due, period_label
-from watcher.errors import DeliveryError, WatcherError
+from watcher.errors import DeliveryError
+from watcher.redact import HEALTH_EVENTS, Redactor
 from watcher.reference import alert_reference
 from watcher.render import AlertFacts, AlertMessage, DigestItem, render_alert, render_digest
 from watcher.review import review_note
 from watcher.route import Handling, handling
 
-__all__ = ["DeliveryReport", "Outbox", "retry_deliveries"]
+__all__ = ["DeliveryReport", "Outbox", "Retried", "retry_deliveries"]
 
 log = logging.getLogger(__name__)
-CLAIM_LEASE = timedelta(minutes=5)
 BACKOFF_BASE = 30.0
 BACKOFF_MAX = 3600.0
 
@@ -77,13 +84,18 @@ class _Batch:
 
 
 class Outbox:
-    def __init__(self, engine: Engine, config: Config, store: Store, owner: str) -> None:
+    def __init__(
+        self, engine: Engine, config: Config, store: Store, owner: str, *, lease: timedelta = CLAIM_LEASE
+    ) -> None:
         self.engine = engine
         self.config = config
         self.store = store
         self.owner = owner
+        self.lease = lease
+        self.claims = Claims(engine, owner, lease)
         self.max_age = parse_duration(config.watcher.delivery_max_age)
         self.channels: dict[str, ChannelConfig] = {c.id: c for c in config.channel}
+        self.redact = Redactor(config)
 
     async def deliver(self, *, now: datetime | None = None, ignore_backoff: bool = False) -> DeliveryReport:
         """Send every due delivery once; returns what happened. `ignore_backoff` skips failure backoff
@@ -98,20 +110,26 @@ class Outbox:
         return report
 
     async def _pass(self, clock: datetime, ignore_backoff: bool) -> DeliveryReport:
-        self._plan(clock)
-        batches: dict[str, list[_Batch]] = {}
-        for batch in _batches(self._claim(clock, ignore_backoff)):
-            batches.setdefault(batch.channel_id, []).append(batch)
-        results = await asyncio.gather(*(self._send_channel(b) for b in batches.values()))
-        sent = failed = dead = 0
-        for outcomes in results:
-            for batch, result in outcomes:
-                for item in batch.items:
-                    status = self._record(item, result, clock)
-                    sent += status == "sent"
-                    failed += status == "pending"
-                    dead += status == "dead"
-        return DeliveryReport(sent, failed, dead)
+        return await self.send(self.claim(clock, ignore_backoff), clock)
+
+    def claim(self, now: datetime, ignore_backoff: bool = False) -> list[_Claimed]:
+        """Plan what is new, then claim what is due for this owner, for `lease` (renewed while sending)."""
+        self._plan(now)
+        return self._claim(now, ignore_backoff)
+
+    async def send(self, claimed: list[_Claimed], clock: datetime) -> DeliveryReport:
+        """Send claimed deliveries, one channel's messages in order, channels side by side; the claims
+        are renewed while this runs, so a slow channel is never claimed and sent again meanwhile."""
+        by_channel: dict[str, list[_Batch]] = {}
+        for batch in _batches(claimed):
+            by_channel.setdefault(batch.channel_id, []).append(batch)
+        started = time.monotonic()
+        async with self.claims.kept([item.delivery_id for item in claimed], clock, started):
+            results = await asyncio.gather(
+                *(self._send_channel(b, clock, started) for b in by_channel.values())
+            )
+        statuses = [status for outcome in results for status in outcome]
+        return DeliveryReport(statuses.count("sent"), statuses.count("pending"), statuses.count("dead"))
 
     def _plan(self, now: datetime, limit: int = 2000) -> None:
         """Give every new pending delivery its plan: due now, or at its digest's next time."""
@@ -157,7 +175,7 @@ class Outbox:
             out = []
             for row, plan in s.exec(query).all():
                 repeat = row.interrupted or row.claimed_by is not None  # its sender died mid-send
-                row.claimed_by, row.claimed_until = self.owner, moment + CLAIM_LEASE
+                row.claimed_by, row.claimed_until = self.owner, moment + self.lease
                 s.add(row)
                 alert = s.get(Alert, row.alert_id)
                 assert row.id is not None and alert is not None and alert.id is not None
@@ -211,11 +229,17 @@ class Outbox:
             event=alert.event,
             source_id=alert.source_id,
             person_name=person_name,
-            content=json.loads(alert.content),
+            content=self._content(alert),
             evidence_sha256=sha,
             review=review_note(s, alert.person_id, alert.source_id, alert.record_key),
             public_url=public_url,
         )
+
+    def _content(self, alert: Alert) -> dict[str, Any]:
+        content: dict[str, Any] = json.loads(alert.content)
+        if alert.event in HEALTH_EVENTS and isinstance(content.get("note"), str):
+            content["note"] = self.redact(content["note"])  # a failing search's URL names whom it sought
+        return content
 
     def message(self, batch: _Batch) -> AlertMessage:
         """Render a batch in its channel's format (and template); DeliveryError if the template fails.
@@ -237,49 +261,68 @@ class Outbox:
             template = Path(self.config.base_dir) / channel.template
         return render_alert(first.facts, fmt, confidential=first.handling.confidential, template=template)
 
-    async def _send_channel(self, batches: list[_Batch]) -> list[tuple[_Batch, DeliveryResult]]:
-        """Send a channel's messages in order; after its first failure, the rest wait for the next pass."""
+    async def _send_channel(self, batches: list[_Batch], clock: datetime, started: float) -> list[str]:
+        """A channel's messages in order, each recorded once sent. After a failure the rest wait for the
+        next pass, released untried: only real attempts count toward `dead`."""
         url = self.config.channel_urls.get(batches[0].channel_id)
-        out: list[tuple[_Batch, DeliveryResult]] = []
-        for batch in batches:
-            if url is None:
-                result = DeliveryResult(False, f"channel {batch.channel_id!r} is no longer configured")
-            elif out and not out[-1][1].ok:
-                result = DeliveryResult(
-                    False, "not tried: an earlier message to this channel failed in this pass"
+        statuses: list[str] = []
+        for n, batch in enumerate(batches):
+            # Still ours? A claim can lapse (a stalled process); its new holder sends it, not us.
+            owned = self.claims.renew([i.delivery_id for i in batch.items], elapsed(clock, started))
+            items = [i for i in batch.items if i.delivery_id in owned]
+            if len(items) < len(batch.items):
+                log.warning(
+                    "claim lost before sending, left to its new holder channel=%s deliveries=%s",
+                    batch.channel_id,
+                    sorted({i.delivery_id for i in batch.items} - owned),
                 )
-            else:
-                try:
-                    msg = self.message(batch)
-                except DeliveryError as exc:
-                    result = DeliveryResult(False, str(exc))
-                else:
-                    result = await asyncio.to_thread(send, url, msg.title, msg.body, msg.format)
-            out.append((batch, result))
-        return out
+            if not items:
+                continue
+            batch = _Batch(batch.channel_id, items)
+            result = await self._send_batch(url, batch)
+            # Outcomes are dated by the pass's clock, as its plans and claims are.
+            retry_at = clock + timedelta(seconds=_backoff(max(i.attempts for i in items) + 1))
+            statuses += [self._record(item, result, clock, retry_at) for item in items]
+            if not result.ok:
+                self.claims.release([i.delivery_id for later in batches[n + 1 :] for i in later.items])
+                break
+        return statuses
 
-    def _record(self, item: _Claimed, result: DeliveryResult, now: datetime) -> str:
+    async def _send_batch(self, url: SecretStr | None, batch: _Batch) -> DeliveryResult:
+        if url is None:
+            return DeliveryResult(False, f"channel {batch.channel_id!r} is no longer configured")
+        try:
+            msg = self.message(batch)
+        except DeliveryError as exc:
+            return DeliveryResult(False, str(exc))
+        return await asyncio.to_thread(send, url, msg.title, msg.body, msg.format)
+
+    def _record(self, item: _Claimed, result: DeliveryResult, now: datetime, retry_at: datetime) -> str:
+        """Record one attempt. Every item of a batch gets the same `retry_at`, so a failed digest is
+        retried as one message, not one per alert."""
         moment = utc(now)
         with Session(self.engine) as s:
-            row = s.get(Delivery, item.delivery_id)
+            row = s.get(Delivery, item.delivery_id, with_for_update=True)
             assert row is not None
             s.add(Attempt(delivery_id=item.delivery_id, at=moment, ok=result.ok, error=result.error))
             row.attempts += 1
-            row.claimed_by = row.claimed_until = None
-            if result.ok:
+            if row.claimed_by != self.owner:
+                status = self._lost(row, result, moment)
+            elif result.ok:
                 row.status, row.sent_at, row.last_error = "sent", moment, None
+                row.claimed_by = row.claimed_until = None
                 row.interrupted = False
+                status = "sent"
             else:
+                row.claimed_by = row.claimed_until = None
                 row.last_error = result.error
                 # A digest's age counts from its time (a weekly one waits days by design); a retry's too.
                 if moment - max(utc(row.created_at), item.due_at) >= self.max_age:
                     row.status = "dead"
                     self._report_dead(s, item, result, moment, row.attempts)
                 else:
-                    delay = min(BACKOFF_BASE * 2 ** (row.attempts - 1), BACKOFF_MAX) * random.uniform(
-                        0.8, 1.2
-                    )
-                    row.next_attempt_at = moment + timedelta(seconds=delay)
+                    row.next_attempt_at = utc(retry_at)
+                status = row.status
                 log.warning(
                     "delivery failed delivery_id=%s channel=%s attempts=%d status=%s error=%s",
                     row.id,
@@ -290,7 +333,26 @@ class Outbox:
                 )
             s.add(row)
             s.commit()
-            return row.status
+            return status
+
+    def _lost(self, row: Delivery, result: DeliveryResult, moment: datetime) -> str:
+        """Our claim lapsed mid-send and the row went to another holder: the attempt is kept, its outcome
+        is the holder's to record, except that a message that went out is marked sent (the holder's
+        pre-send check then skips it, so it is not sent a second time)."""
+        log.warning(
+            "claim lost while sending delivery_id=%s channel=%s holder=%s ok=%s",
+            row.id,
+            row.channel_id,
+            row.claimed_by,
+            result.ok,
+        )
+        if not result.ok:
+            return "lost"
+        if row.status == "pending":
+            row.status, row.sent_at, row.last_error = "sent", moment, None
+            row.claimed_by = row.claimed_until = None
+            row.interrupted = False
+        return "sent"
 
     def _report_dead(
         self, s: Session, item: _Claimed, result: DeliveryResult, now: datetime, attempts: int
@@ -307,6 +369,11 @@ class Outbox:
         self.store.add_alert(s, NewAlert("delivery_dead", "watcher", None, {"note": note}, key), now)
 
 
+def _backoff(attempts: int) -> float:
+    """Seconds before the next try after `attempts` failed ones: exponential, capped, with jitter."""
+    return min(BACKOFF_BASE * 2.0 ** (attempts - 1), BACKOFF_MAX) * random.uniform(0.8, 1.2)
+
+
 def _batches(claimed: list[_Claimed]) -> list[_Batch]:
     """Each immediate delivery alone; a channel's due digest deliveries by period, one message each."""
     out: list[_Batch] = []
@@ -321,30 +388,3 @@ def _batches(claimed: list[_Claimed]) -> list[_Batch]:
             out.append(digests[key])
         digests[key].items.append(item)
     return out
-
-
-def retry_deliveries(engine: Engine, alert_id: int, *, channel: str | None, now: datetime) -> list[str]:
-    """Put an alert's dead or pending deliveries back in the queue, due now (a digest's too); the channels.
-
-    The age limit counts again from now, so a retried delivery gets a full `delivery_max_age` of tries."""
-    moment = utc(now)
-    with Session(engine) as s:
-        if s.get(Alert, alert_id) is None:
-            raise WatcherError(f"no alert #{alert_id}; `watcher alerts` lists them")
-        query = select(Delivery).where(
-            Delivery.alert_id == alert_id, col(Delivery.status).in_(("dead", "pending"))
-        )
-        if channel is not None:
-            query = query.where(Delivery.channel_id == channel)
-        rows = s.exec(query).all()
-        for row in rows:
-            row.status, row.next_attempt_at = "pending", moment
-            row.claimed_by = row.claimed_until = None
-            s.add(row)
-            assert row.id is not None
-            plan = s.get(DeliveryPlan, row.id)
-            if plan is not None:
-                plan.due_at = moment
-                s.add(plan)
-        s.commit()
-        return [row.channel_id for row in rows]

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from watcher.config import Config, SubscriptionConfig
 from watcher.registry import load_registry
 
-__all__ = ["OPERATOR_EVENTS", "Handling", "channels_for", "handling", "reminder_channels"]
+__all__ = [
+    "OPERATOR_EVENTS",
+    "Handling",
+    "channels_for",
+    "confidential_people",
+    "handling",
+    "reminder_channels",
+]
 
 OPERATOR_EVENTS = frozenset({"source_failed", "source_recovered", "source_stale", "delivery_dead", "task"})
 _URGENCY = ("immediate", "daily", "weekly")
@@ -40,7 +47,7 @@ def channels_for(
 def reminder_channels(config: Config, *, person_id: str, source_id: str, days: int) -> list[str]:
     """Channels of the subscriptions that asked for a reminder `days` before this person's hearings."""
     out: list[str] = []
-    for sub in _subscriptions(config, "new", person_id, source_id, None):
+    for sub in _subscriptions(config, "reminder", person_id, source_id, None):
         if days in sub.remind_before and sub.channel not in out:
             out.append(sub.channel)
     return out
@@ -50,15 +57,26 @@ def handling(
     config: Config, *, channel: str, event: str, person_id: str | None, source_id: str, score: float | None
 ) -> Handling:
     """The most urgent mode among the channel's subscriptions that want this alert; confidential if any
-    of them is (a name must not leak through a second, open subscription). Reminders are never held."""
-    wanted = "new" if event == "reminder" else event
-    subs = [s for s in _subscriptions(config, wanted, person_id, source_id, score) if s.channel == channel]
+    of them is (a name must not leak through a second, open subscription). Reminders are never held.
+
+    The operator channel's own events (tasks, source health) that no subscription of it asked for are
+    confidential when they are about a person some confidential subscription watches."""
+    subs = [s for s in _subscriptions(config, event, person_id, source_id, score) if s.channel == channel]
     if not subs:
-        return Handling()  # the operator channel's own events
+        return Handling(confidential=person_id is not None and person_id in confidential_people(config))
     confidential = any(s.confidential for s in subs)
     sub = min(subs, key=lambda s: _URGENCY.index(s.mode))
     mode = "immediate" if event == "reminder" else sub.mode
     return Handling(mode, sub.at, sub.timezone, sub.weekday, confidential)
+
+
+def confidential_people(config: Config) -> set[str]:
+    """The ids of the people at least one confidential subscription watches: their names stay home."""
+    out: set[str] = set()
+    for sub in config.subscription:
+        if sub.confidential:
+            out |= {p.id for p in config.person if _covers(sub, p.id, set(p.tags))}
+    return out
 
 
 def _subscriptions(
@@ -93,10 +111,10 @@ def _wants(
         return False
     if person_id is None and event not in OPERATOR_EVENTS and "*" not in sub.people:
         return False  # a keyword match is about no one watched: it goes to those who want everything
-    if person_id is not None:
-        person_ok = (
-            "*" in sub.people or person_id in sub.people or any(f"tag:{t}" in sub.people for t in tags)
-        )
-        if not person_ok:
-            return False
+    if person_id is not None and not _covers(sub, person_id, tags):
+        return False
     return score is None or score >= sub.min_score
+
+
+def _covers(sub: SubscriptionConfig, person_id: str, tags: set[str]) -> bool:
+    return "*" in sub.people or person_id in sub.people or any(f"tag:{t}" in sub.people for t in tags)

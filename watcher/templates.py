@@ -4,6 +4,9 @@ Everything a source published is hostile until escaped: a page can carry `<scrip
 Markdown `[x](https://evil)`. Each format gets its own escaper, and bare URLs in source text are
 defanged (`https[:]//`) so a chat app cannot turn them into links. Only the record's own link (http or
 https, checked) and watcher's own values are written unescaped; they are marked `Safe`.
+
+In operators' templates `|e` is escaping for HTML only, so in a Markdown or text template its output is
+escaped again for that format; `|safe` and `|urlize` change nothing (a source's value stays text).
 """
 
 from __future__ import annotations
@@ -80,30 +83,60 @@ def _finalizer(fmt: str) -> Callable[[Any], Any]:
     def finalize(value: Any) -> Any:
         if value is None:
             return ""
-        if isinstance(value, Safe | Markup):
+        if isinstance(value, Safe):
             return Markup(value) if fmt == "html" else str(value)
+        if isinstance(value, Markup):
+            if fmt == "html":
+                return value  # HTML already escaped (`|e`, a macro's output)
+            # `|e` escapes for HTML, not Markdown: `[x](https://evil)` would pass. Escape it for this format.
+            value = value.unescape()
         text = str(value)
         return defang(text) if fmt == "html" else escape(text)  # html: autoescape does the rest
 
     return finalize
 
 
+def _escaped(value: Any) -> Any:
+    """`|e` as watcher escapes: a source's URLs defanged too, or a mail client would link them."""
+    if isinstance(value, Safe | Markup):
+        return Markup(value)
+    return Markup(html.escape(defang("" if value is None else str(value)), quote=True))
+
+
+def _as_text(value: Any) -> Any:
+    """`|safe` and `|urlize` on a source's value would write its markup or its links: nothing from a
+    source is safe, so both leave the value to be escaped like any other."""
+    return value if isinstance(value, Safe) or value is None else str(value)
+
+
 @lru_cache(maxsize=32)
 def _environment(folder: str, fmt: str) -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(folder),
         autoescape=fmt == "html",
         finalize=_finalizer(fmt),
         keep_trailing_newline=False,
     )
+    env.filters["safe"] = env.filters["urlize"] = _as_text
+    env.filters["e"] = env.filters["escape"] = _escaped
+    return env
 
 
 def render_template(path: Path, fmt: str, context: dict[str, Any]) -> tuple[str, str]:
-    """An operator's template: its first line is the title, the rest the body."""
+    """An operator's template: its first line is the title (made plain text), the rest the body."""
     try:
         template = _environment(str(path.parent), fmt).get_template(path.name)
         text = template.render(context)
     except TemplateError as exc:
         raise DeliveryError(f"template {path} cannot be rendered: {exc}") from None
     title, _, body = text.strip("\n").partition("\n")
-    return title.strip(), body.strip("\n")
+    return _plain_title(title, fmt), body.strip("\n")
+
+
+def _plain_title(title: str, fmt: str) -> str:
+    """A template's first line, escaped for its format, as the plain text every title is."""
+    if fmt == "html":
+        title = html.unescape(title)
+    elif fmt == "markdown":
+        title = re.sub(r"\\(.)", r"\1", title)
+    return title_safe(title)
