@@ -7,11 +7,17 @@ retried, given up, reported and retried by hand; a dismissed match that stays qu
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.error import HTTPError
+from urllib.request import urlopen
 
 import markdown
 import pytest
@@ -345,6 +351,40 @@ mode = "immediate"
     shown = setup.cli("alerts", "show", ref)
     assert shown.code == 0 and json.loads(shown.stdout)["id"] == int(number)
     assert setup.cli("alerts", "show", f"{number}-0000000000").code == 1, "a forged reference is refused"
+
+    # The link works: `watcher serve` shows that one alert, and nothing for anything else.
+    other = next(n for n, _ in refs if n != number)
+    with serving(setup) as base:
+        with urlopen(f"{base}/alerts/{number}?ref={ref}", timeout=10) as page:
+            text = page.read().decode()
+            assert page.headers["Cache-Control"] == "no-store"
+        assert f"watcher alert #{number}" in text and "&quot;id&quot;: " + number in text
+        for wrong in (
+            f"/alerts/{number}?ref={number}-0000000000",
+            f"/alerts/{other}?ref={ref}",
+            f"/alerts/{number}",
+            "/alerts",
+            "/",
+        ):
+            with pytest.raises(HTTPError) as refused:
+                urlopen(base + wrong, timeout=10)
+            assert refused.value.code == 404, wrong
+
+
+@contextmanager
+def serving(setup: Setup) -> Iterator[str]:
+    """`watcher serve` as a user starts it, on a free port; stopped (this process only) afterwards."""
+    args = [sys.executable, "-m", "watcher", "serve", "--port", "0", "-c", str(setup.dir / "watcher.toml")]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env={**os.environ, **setup.env})
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        found = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert found, line
+        yield found.group(0)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 CONSENT_PAGE = b"<html><body>Before you continue to Google Search</body></html>"  # what a blocked search gets

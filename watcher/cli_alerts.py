@@ -1,4 +1,5 @@
-"""The alerting commands: `watcher alerts` (list, show, retry), `watcher notify-test`, `watcher review`.
+"""The alerting commands: `watcher alerts` (list, show, retry), `watcher notify-test`, `watcher review`,
+`watcher serve` (the page a confidential alert's link opens).
 
 Registered on watcher.cli's app when watcher.cli imports this module (its last import). `alerts` is a
 group here so that `watcher alerts --pending` and `watcher alerts retry ID` both work.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import sys
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -185,3 +187,37 @@ def review(
         highlight=False,
         markup=False,
     )
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; keep 127.0.0.1 behind your TLS and login proxy")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free one, printed)")] = 8765,
+    config: ConfigOpt = None,
+) -> None:
+    """Serve the page a confidential alert's link (`public_url/alerts/N?ref=...`) opens.
+
+    Read-only: one alert per reference, a wrong reference is a 404, alerts are never listed. Put it
+    behind a reverse proxy that does TLS and login, and point `[watcher] public_url` at the proxy.
+    """
+    from watcher.db.engine import open_engine
+    from watcher.serve import AlertServer
+
+    cfg = load(config, log_level="INFO")
+    engine = open_engine(cfg.database_url)
+    try:
+        server = AlertServer(engine, host, port)
+    except OSError as exc:
+        engine.dispose()
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1)
+    out.print(f"serving confidential alert pages on {server.url} (Ctrl-C stops)", highlight=False)
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how it is stopped
+    finally:
+        server.server_close()
+        engine.dispose()
