@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from sources.courtlistener import Courtlistener, Options
+from tests.support.servers import Route, SourceFarm
+from tests.test_gdelt import paced_round
 from tests.test_uk_court_lists import FIXTURES, make_fetched, replay_scenario
 from watcher.errors import ParseError
 from watcher.models import ParseResult, Person, Query, SourceRequest
@@ -138,3 +141,31 @@ def test_the_throttles_are_declared_and_kept_per_minute() -> None:
 
 def test_e2e_scenario_replays_as_the_pipeline_would() -> None:
     replay_scenario("courtlistener")
+
+
+# --- pacing: real fetches in a real round -------------------------------------------------------------
+
+CL_ROUTE = Route(
+    "/api/rest/v4/search/",
+    (FIXTURES / "courtlistener" / "e2e" / "search_1_synthetic.json").read_bytes(),
+    "application/json",
+)
+
+
+def test_a_round_spaces_its_searches_as_configured(farm: SourceFarm, tmp_path: Path) -> None:
+    farm.set_routes([CL_ROUTE])
+    people = [{"id": "p1", "name": "Aleksandr Volkov"}, {"id": "p2", "name": "Ivan Petrov"}]
+    scenario = {"options": {"base_url": "{base}", "token_env": ""}, "people": people}
+    gaps, spacings = paced_round(
+        farm, tmp_path, "courtlistener", scenario | {"source": {"min_interval": 0.3}}
+    )
+    assert spacings == [0.3, 0.3] and len(gaps) == 1 and gaps[0] >= 0.27, gaps
+
+
+def test_the_round_uses_the_documented_12_s_spacing(farm: SourceFarm, tmp_path: Path) -> None:
+    """5 requests a minute per token: the round asks the fetch for 12 s between requests (one request
+    here, so the test does not wait; the spacing itself is shown above and in test_gdelt)."""
+    farm.set_routes([CL_ROUTE])
+    scenario = {"options": {"base_url": "{base}", "token_env": ""}, "people": [{"id": "p1", "name": "X Y"}]}
+    _, spacings = paced_round(farm, tmp_path, "courtlistener", scenario)
+    assert spacings == [Courtlistener.min_interval_seconds] == [12.0]

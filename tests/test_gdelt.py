@@ -1,10 +1,14 @@
-"""gdelt: one quoted-name query per name form, JSON article lists, GDELT's non-JSON error answers."""
+"""gdelt: one quoted-name query per name form, JSON article lists, GDELT's non-JSON error answers, and
+the one-request-per-5-s pacing on real fetches (`paced_round`, shared by the other paced adapters)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from datetime import UTC, datetime
+from itertools import pairwise
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,9 +16,14 @@ import pytest
 from pydantic import ValidationError
 
 from sources.gdelt import Gdelt, Options
+from tests.support.servers import Route, SourceFarm
+from tests.test_adapters_e2e import write_config as write_scenario_config
 from tests.test_uk_court_lists import replay_scenario
+from watcher.config import load_config
 from watcher.errors import ParseError
+from watcher.fetch import Fetcher, FetchSettings
 from watcher.models import Fetched, Person, Query, SourceRequest
+from watcher.service import Service
 
 NOW = datetime(2024, 9, 25, 9, 0, tzinfo=UTC)
 BOTA = Person(id="p1", name="Bota Jardemalie", aliases=("Бота Жардемали", "bota jardemalie", 'Bota "B." J'))
@@ -124,3 +133,74 @@ def test_odd_articles_are_skipped_or_kept_raw() -> None:
 
 def test_e2e_scenario_alerts_as_expected() -> None:
     replay_scenario("gdelt")
+
+
+# --- pacing: real fetches in a real round, spaced per host --------------------------------------------
+
+E2E_BODIES = Path(__file__).parent / "fixtures"
+
+
+class RecordingFetcher(Fetcher):
+    """The real Fetcher (it does every request); it also notes the spacing the round asked for."""
+
+    def __init__(self, settings: FetchSettings) -> None:
+        super().__init__(settings)
+        self.spacings: list[float] = []
+
+    async def fetch(self, request: SourceRequest, **kwargs: Any) -> Fetched:
+        self.spacings.append(kwargs.get("min_interval", 0.0))
+        return await super().fetch(request, **kwargs)
+
+
+def paced_round(
+    farm: SourceFarm, tmp_path: Path, adapter: str, scenario: dict[str, Any]
+) -> tuple[list[float], list[float]]:
+    """One real round of `adapter` (Service, real fetch, SQLite file) against the farm's routes: the
+    seconds between the farm's hits, and the spacing each fetch was given."""
+    config = tmp_path / "watcher.toml"
+    write_scenario_config(config, {"people": [], "source": {}} | scenario, adapter, farm.base)
+    cfg = load_config(config, environ={"E2E_RECEIVER": "json://127.0.0.1:9/notify"})
+
+    async def go() -> list[float]:
+        async with Service(cfg) as svc:
+            recorder = svc.ctx.fetcher = RecordingFetcher(svc.fetcher.settings)
+            try:
+                [run] = await svc.run_sources()
+            finally:
+                await recorder.__aexit__(None, None, None)
+        assert run.status == "ok", run.error
+        return recorder.spacings
+
+    spacings = asyncio.run(go())
+    times = sorted(farm.hit_times)
+    return [later - earlier for earlier, later in pairwise(times)], spacings
+
+
+GDELT_ROUTE = Route(
+    "/api/v2/doc/doc",
+    (E2E_BODIES / "gdelt" / "e2e" / "step1_latin_synthetic.json").read_bytes(),
+    "application/json",
+)
+TWO_FORMS = [{"id": "p1", "name": "Bota Jardemalie", "aliases": ["Бота Жардемали"]}]
+
+
+@pytest.mark.parametrize(("interval", "spaced"), [(0.3, True), (0.0, False)], ids=["0.3 s", "none"])
+def test_a_round_spaces_its_requests_to_gdelt(
+    farm: SourceFarm, tmp_path: Path, interval: float, spaced: bool
+) -> None:
+    """Two name forms, two requests fired together; the fetch holds the second back by `min_interval`.
+    Without a spacing they arrive together, which shows the measurement can tell."""
+    farm.set_routes([GDELT_ROUTE])
+    scenario = {"options": {"base_url": "{base}"}, "people": TWO_FORMS, "source": {"min_interval": interval}}
+    [gap], spacings = paced_round(farm, tmp_path, "gdelt", scenario)
+    assert spacings == [interval, interval]
+    assert (gap >= interval - 0.03) if spaced else (gap < 0.2), gap
+
+
+def test_the_round_uses_gdelts_documented_spacing(farm: SourceFarm, tmp_path: Path) -> None:
+    """No `min_interval` in the config: the round asks the fetch for the adapter's 5 s (one request
+    here, so the test does not wait for it; the spacing itself is shown above)."""
+    farm.set_routes([GDELT_ROUTE])
+    scenario = {"options": {"base_url": "{base}"}, "people": [{"id": "p1", "name": "Bota Jardemalie"}]}
+    _, spacings = paced_round(farm, tmp_path, "gdelt", scenario)
+    assert spacings == [Gdelt.min_interval_seconds] == [5.0]

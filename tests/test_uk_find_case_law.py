@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from sources.uk_find_case_law import Options, UkFindCaseLaw, _parties
+from tests.support.servers import Route, SourceFarm
+from tests.test_gdelt import paced_round
 from tests.test_uk_court_lists import FIXTURES, make_fetched, replay_scenario
 from watcher.errors import ParseError
 from watcher.models import ParseResult, Person, Query, SourceRequest
@@ -135,3 +138,23 @@ def test_terms_and_rate_limit_are_declared() -> None:
 
 def test_e2e_scenario_replays_as_the_pipeline_would() -> None:
     replay_scenario("uk_find_case_law")
+
+
+# --- pacing: real fetches in a real round -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("configured", [None, 0.5], ids=["the documented 0.3 s", "a configured 0.5 s"])
+def test_a_round_spaces_its_searches(farm: SourceFarm, tmp_path: Path, configured: float | None) -> None:
+    """Two party searches (two name forms), fired together; the fetch spaces them by the config's
+    `min_interval`, else by the adapter's 0.3 s (1,000 requests per 5 minutes)."""
+    body = (FIXTURES / "uk_find_case_law" / "e2e" / "feed_1.xml").read_bytes()
+    farm.set_routes([Route("/atom.xml", body, "application/atom+xml")])
+    source = {} if configured is None else {"min_interval": configured}
+    scenario = {
+        "options": {"base_url": "{base}", "party_from_watchlist": True},
+        "people": [{"id": "p1", "name": "Jarndyce", "aliases": ["Jarndyce Smith"]}],
+        "source": source,
+    }
+    [gap], spacings = paced_round(farm, tmp_path, "uk_find_case_law", scenario)
+    interval = configured or UkFindCaseLaw.min_interval_seconds
+    assert spacings == [interval, interval] and gap >= interval - 0.03, gap
