@@ -46,7 +46,9 @@ def test_every_firing_of_the_scheduler_finds_its_source_due(
     step = period(source)
     due: datetime | None = None
     for k in range(50):
-        fired = T0 + k * step + timedelta(milliseconds=rng.uniform(0, late_ms), seconds=rng.uniform(0, jitter_s))
+        fired = (
+            T0 + k * step + timedelta(milliseconds=rng.uniform(0, late_ms), seconds=rng.uniform(0, jitter_s))
+        )
         assert due is None or fired >= due, f"firing {k} at {fired} skipped: not due until {due}"
         due = next_due(source, fired)
         assert due > fired + step / 2, "and never due twice in one period"
