@@ -1,19 +1,22 @@
-"""Full-size synthetic sanctions lists: parse time, peak memory, and time to find a 1% change.
+"""Full-size synthetic lists: parse time, peak memory, and the time the pipeline takes on a 1% change.
 
     .venv/bin/python bench/lists.py            # all lists
     .venv/bin/python bench/lists.py eu ofac    # some of them
 
 Each list is built in a temporary directory by repeating the structure of the recorded samples
-(shared/samples/un_sc, eu_fsf, ofac; the synthetic UK fixture) with varied names: 10,000 UN entries,
-an EU file with 60,000 name aliases (~25 MB), 12,000 OFAC entries (XML, and the four-file CSV set),
-5,000 UK designations. A second copy changes 1% of the entries. Each list is measured in a child
-process so ru_maxrss is its own:
-  parse      wall time of adapter.parse() on the full body (no tracing)
+(shared/samples/un_sc, eu_fsf, ofac, opensanctions; the synthetic UK and Ukraine fixtures, as no
+recording of those exists) with a realistic spread of names (bench/farm.py `diverse_name`): 10,000 UN
+entries, an EU file with 62,000 name aliases (~36 MB: larger than the real 25 MB), 12,000 OFAC entries (XML, and the four-file CSV
+set), 5,000 UK designations (XML, and the CSV of one row per name), 50,000 OpenSanctions FtM entities
+(JSON lines) and 20,000 Ukrainian wanted persons (one JSON array, names in three scripts). A second copy
+changes 1% of the entries. Each list is measured in a child process so ru_maxrss is its own:
+  parse      wall time of one round's adapter.parse() calls on the full list (no tracing)
   peak       tracemalloc peak during a second parse (Python allocations, includes the body's copy)
   maxrss     the child's peak resident set size (interpreter + both bodies + both parsed lists)
-  diff       time to find the changed keys between the two parsed lists the way the pipeline does:
-             {key: record.content_hash()} for both, then new / removed / changed keys
-Targets (issue 4): EU parses in < 15 s with peak < 400 MB; a 1% change is found in < 2 s.
+  match      the new list against a watchlist of 200 people (80 of them on the list, 40 of those on
+             changed entries) with watcher.match.Matcher, as the round matches every parsed record
+  diff       watcher.diff.diff_records of the stored (watched) records against the new list
+Targets (issue 4): EU parses in < 15 s with peak < 400 MB; a 1% change is found (match + diff) in < 2 s.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
 import resource
 import subprocess
@@ -28,6 +32,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,22 +40,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.farm import diverse_name  # noqa: E402
+from bench.match_speed import cyrillic  # noqa: E402
 from sources.eu_fsf import EuFsf  # noqa: E402
 from sources.ofac_sdn import CHAIN, OfacSdn  # noqa: E402
+from sources.opensanctions import OpenSanctions  # noqa: E402
+from sources.ua_wanted_persons import UaWantedPersons  # noqa: E402
 from sources.uk_sanctions import UkSanctions  # noqa: E402
 from sources.un_consolidated import UnConsolidated  # noqa: E402
 from watcher.adapter import SourceAdapter  # noqa: E402
-from watcher.models import Fetched, Query, Record  # noqa: E402
+from watcher.diff import Stored, diff_records  # noqa: E402
+from watcher.match import Matcher  # noqa: E402
+from watcher.models import Fetched, Person, Query, Record  # noqa: E402
 
 SAMPLES = ROOT.parent / "shared" / "samples"
-UK_FIXTURE = ROOT / "tests" / "fixtures" / "uk_sanctions" / "uk_list_synthetic.xml"
-SYLLABLES = ["ka", "ro", "mi", "sa", "le", "vo", "na", "ti", "bek", "dor", "zan", "gul", "pet", "ash", "yev"]
+FIXTURES = ROOT / "tests" / "fixtures"
+UK_FIXTURE = FIXTURES / "uk_sanctions" / "uk_list_synthetic.xml"
+UK_CSV_FIXTURE = FIXTURES / "uk_sanctions" / "uk_list_synthetic.csv"
+UA_FIXTURES = FIXTURES / "ua_wanted_persons"
 
 
 def _name(i: int) -> str:
-    """A distinct, pronounceable two-word name for entry i."""
-    parts = [SYLLABLES[(i // len(SYLLABLES) ** k) % len(SYLLABLES)] for k in range(4)]
-    return f"{''.join(parts[:2]).capitalize()} {''.join(parts[2:]).upper()}OV{i}"
+    """Entry i's name: a realistic spread of given names and surnames (duplicates happen, as in life)."""
+    return diverse_name(i)
 
 
 def _block(text: str, start: str, end: str) -> str:
@@ -169,13 +181,87 @@ def build_uk(n: int, changed: set[int]) -> list[tuple[str, bytes]]:
     return [("uk.xml", (head + "\n".join(out) + "\n</Designations>\n").encode())]
 
 
+def build_uk_csv(n: int, changed: set[int]) -> list[tuple[str, bytes]]:
+    """The UK CSV: a `Last Updated` line, the header, one row per name (the synthetic fixture's groups)."""
+    meta, header, *rows = UK_CSV_FIXTURE.read_text().splitlines()
+    columns = next(csv.reader([header]))
+    col = {c: columns.index(c) for c in ("Unique ID", "Name 1", "Name 6", "Name non-latin script")}
+    groups: dict[str, list[list[str]]] = {}
+    for row in csv.reader(rows):
+        groups.setdefault(row[0], []).append(row)
+    templates = list(groups.values())  # an individual with three names, an entity with two
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for i in range(n):
+        given, family = _name(i).split(" ", 1)
+        for number, template in enumerate(templates[i % 2]):
+            row = list(template)
+            row[col["Unique ID"]] = f"{'RUS' if i % 2 == 0 else 'AFG'}{i:05d}"
+            row[col["Name 1"]], row[col["Name 6"]] = (given, family.upper()) if i % 2 == 0 else ("", _name(i))
+            if number == 0 and row[col["Name non-latin script"]]:
+                row[col["Name non-latin script"]] = cyrillic(_name(i))
+            if i in changed:
+                row[columns.index("Sanctions Imposed")] = (
+                    "Trust services|" + row[columns.index("Sanctions Imposed")]
+                )
+            writer.writerow(row)
+    return [("uk.csv", f"{meta}\n{header}\n{out.getvalue()}".encode())]
+
+
+def build_opensanctions(n: int, changed: set[int]) -> list[tuple[str, bytes]]:
+    """The recorded delta index, then the FtM export: the sample's two persons and one organisation as
+    templates, each with its own id and names (Latin and Cyrillic)."""
+    index = (SAMPLES / "opensanctions" / "delta_index.json").read_bytes()
+    templates = [json.loads(line) for line in (SAMPLES / "opensanctions" / "entities.ftm.json").open()]
+    lines = []
+    for i in range(n):
+        entity = json.loads(json.dumps(templates[i % len(templates)]))
+        name = _name(i) if entity["schema"] == "Person" else f"{_name(i)} Trading LLC"
+        entity["id"], entity["caption"] = f"NK-bench{i:07d}", name
+        props = entity["properties"]
+        props["name"] = [name, cyrillic(name)]
+        props.pop("firstName", None), props.pop("lastName", None)
+        if i in changed:  # a new topic: the entity is now also a politically exposed person
+            props["topics"] = [*props.get("topics", []), "role.pep"]
+        lines.append(json.dumps(entity, ensure_ascii=False))
+    return [("delta.json", index), ("entities.ftm.json", ("\n".join(lines) + "\n").encode())]
+
+
+def build_ua(n: int, changed: set[int]) -> list[tuple[str, bytes]]:
+    """The CKAN chain (package_show, resource_show) and one JSON array, from the synthetic fixtures."""
+    chain = [
+        (f, (UA_FIXTURES / f"{f.split('.')[0]}_synthetic.json").read_bytes())
+        for f in ("package_show.json", "resource_show.json")
+    ]
+    templates = json.loads((UA_FIXTURES / "wanted_list_synthetic.json").read_text())
+    rows = []
+    for i in range(n):
+        row = dict(templates[i % len(templates)])
+        given, family = _name(i).split(" ", 1)
+        row["ID"] = 9_100_000_000_000_000 + i
+        row["LAST_NAME_E"], row["FIRST_NAME_E"], row["MIDDLE_NAME_E"] = family.upper(), given.upper(), ""
+        father = _name(i + 7_000_000).split(" ", 1)[0]  # patronymics as varied as given names
+        row["LAST_NAME_U"], row["FIRST_NAME_U"] = cyrillic(family).upper(), cyrillic(given).upper()
+        row["MIDDLE_NAME_U"] = cyrillic(father + "ovych").upper()
+        row["LAST_NAME_R"], row["FIRST_NAME_R"] = row["LAST_NAME_U"], row["FIRST_NAME_U"]
+        row["MIDDLE_NAME_R"] = cyrillic(father + "ovich").upper()
+        if i in changed:
+            row["RESTRAINT"] = "ЗАСТАВА"
+        rows.append(row)
+    return [*chain, ("wanted.json", json.dumps(rows, ensure_ascii=False).encode())]
+
+
 LISTS: dict[str, tuple[Callable[[int, set[int]], list[tuple[str, bytes]]], int, SourceAdapter]] = {  # type: ignore[type-arg]
     "un": (build_un, 10_000, UnConsolidated(UnConsolidated.Options())),
     "eu": (build_eu, 6_200, EuFsf(EuFsf.Options())),
     "ofac": (build_ofac_xml, 12_000, OfacSdn(OfacSdn.Options())),
     "ofac_csv": (build_ofac_csv, 12_000, OfacSdn(OfacSdn.Options(format="csv"))),
     "uk": (build_uk, 5_000, UkSanctions(UkSanctions.Options())),
+    "uk_csv": (build_uk_csv, 5_000, UkSanctions(UkSanctions.Options(format="csv"))),
+    "opensanctions": (build_opensanctions, 50_000, OpenSanctions(OpenSanctions.Options())),
+    "ua": (build_ua, 20_000, UaWantedPersons(UaWantedPersons.Options())),
 }
+WATCHED_ON_LIST, WATCHED_ELSEWHERE = 40, 120  # x2 on the list: one on a changed entry, one beside it
 
 
 # --- Measuring (in a child process per list) ------------------------------------------------------
@@ -198,16 +284,37 @@ def parse_files(adapter_proto: SourceAdapter, files: list[Path]) -> list[Record]
     return records
 
 
-def diff(old: list[Record], new: list[Record]) -> tuple[int, int, int]:
-    """(new, removed, changed) keys, by key and content hash as the pipeline diffs."""
-    before = {r.key: r.content_hash() for r in old}
-    after = {r.key: r.content_hash() for r in new}
-    changed = sum(1 for k, h in after.items() if k in before and before[k] != h)
-    return len(after.keys() - before.keys()), len(before.keys() - after.keys()), changed
+def watchlist(n: int) -> list[Person]:
+    """200 watched people: 40 named as changed entries (every 100th is changed), 40 as the unchanged
+    entries beside them, 120 not on the list at all (names of entries the list does not have)."""
+    changed = [k * (n // WATCHED_ON_LIST) // 100 * 100 for k in range(WATCHED_ON_LIST)]
+    on_list = [i for c in changed for i in (c, c + 7)]
+    elsewhere = [n + 1000 + k for k in range(WATCHED_ELSEWHERE)]
+    return [Person(id=f"w{i}", name=_name(i)) for i in on_list + elsewhere]
+
+
+def match_and_diff(people: list[Person], old: list[Record], new: list[Record]) -> tuple[float, float, str]:
+    """What the round does after parsing: match every record of the new list, then diff it against the
+    stored records (those about watched people, as the store keeps them). Seconds, and what was found."""
+    matcher = Matcher(people)  # built once per process in the service, not per round: not timed
+    stored = {
+        r.key: Stored(r, r.content_hash(), frozenset(m.person_id for m in found))
+        for r in old
+        if (found := matcher.match_record(r))
+    }
+    started = time.perf_counter()
+    current = {r.key: (r, matcher.match_record(r)) for r in new}
+    match_s = time.perf_counter() - started
+    started = time.perf_counter()
+    transitions = diff_records(stored, current, complete=True)
+    diff_s = time.perf_counter() - started
+    events = Counter(t.change.event for t in transitions)
+    found = ", ".join(f"{k} {v}" for k, v in sorted(events.items())) or "none"
+    return match_s, diff_s, f"stored {len(stored)}; {found}"
 
 
 def measure(name: str, folder: Path) -> None:
-    adapter = LISTS[name][2]
+    adapter, n = LISTS[name][2], LISTS[name][1]
     first, second = sorted((folder / "a").iterdir()), sorted((folder / "b").iterdir())
     size = sum(p.stat().st_size for p in first) / 1e6
     started = time.perf_counter()
@@ -218,15 +325,13 @@ def measure(name: str, folder: Path) -> None:
     peak_mb = tracemalloc.get_traced_memory()[1] / 1e6
     tracemalloc.stop()
     new = parse_files(adapter, second)
-    started = time.perf_counter()
-    added, removed, changed = diff(old, new)
-    diff_s = time.perf_counter() - started
+    match_s, diff_s, found = match_and_diff(watchlist(n), old, new)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
     aliases = sum(len(r.names) for r in old)
     print(
-        f"{name:9} {size:6.1f} MB {len(old):6} records {aliases:6} names | parse {parse_s:5.2f} s "
-        f"| peak {peak_mb:6.1f} MB | maxrss {rss_mb:6.1f} MB | diff {diff_s:5.2f} s "
-        f"(new {added}, removed {removed}, changed {changed})",
+        f"{name:13} {size:6.1f} MB {len(old):6} records {aliases:6} names | parse {parse_s:5.2f} s "
+        f"| peak {peak_mb:6.1f} MB | maxrss {rss_mb:6.1f} MB | match {match_s:5.2f} s + diff {diff_s:5.3f} s "
+        f"({found})",
         flush=True,
     )
 

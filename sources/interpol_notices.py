@@ -115,7 +115,8 @@ class InterpolNotices(SourceAdapter[InterpolOptions]):
     by `entity_id`. The slices cannot reach every notice (one without a birth date is in no age
     slice, one without a nationality in no nationality slice), so a sliced query counts the distinct
     notices its slices found against its own `total`: short of it, the round is not complete and
-    nothing is read as removed. A slice that cannot be cut further is kept partial, likewise.
+    nothing is read as removed. A slice that cannot be cut further is kept partial, likewise. Slicing
+    by nationality costs one request per listed country (about 200) for each query over the cap.
     Each list notice carries a detail request the pipeline makes only for notices that matched a
     watched person, and only when their list entry is new or changed (`reuse_token` = hash of the
     entry): the detail adds arrest warrants (Red), the Yellow and UN fields, place of birth,
