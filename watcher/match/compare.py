@@ -56,7 +56,7 @@ class TokenMatch:
 
 
 _CACHE: dict[tuple[str, bool, tuple[str, ...], str, bool, tuple[str, ...]], TokenMatch | None] = {}
-CACHE_SIZE = 500_000
+CACHE_SIZE = 200_000
 
 
 def compare(q: Token, c: Token) -> TokenMatch | None:
