@@ -56,7 +56,7 @@ class TokenMatch:
 
 
 _CACHE: dict[tuple[str, bool, tuple[str, ...], str, bool, tuple[str, ...]], TokenMatch | None] = {}
-CACHE_SIZE = 200_000
+CACHE_SIZE = 100_000
 
 
 def compare(q: Token, c: Token) -> TokenMatch | None:

@@ -40,7 +40,7 @@ from watcher.match.normalize import Token, make_token
 from watcher.match.text import text_compare
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)  # a published word's blocks are asked once: its hits are cached
 def word_blocks(token: Token) -> frozenset[str]:
     """Blocking keys of one word: consonant classes of each key, and its cognate group."""
     if token.initial or token.particle:
@@ -55,7 +55,7 @@ def word_blocks(token: Token) -> frozenset[str]:
     return frozenset(out)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=32768)
 def slips(token: Token) -> frozenset[str]:
     """The word as typed, its first readings and its keys, each whole and with one letter left out
     (never the first): two words one keyboard slip apart share one of these (`compare.typo`)."""
@@ -188,7 +188,7 @@ def _merge(*masks: Masks) -> Masks:
 class BlockIndex:
     """Watched words by blocking key; where each stands: (person, form) slots and places in them."""
 
-    CACHE_SIZE = 100_000
+    CACHE_SIZE = 50_000
     DIRECT_SLOTS = 8  # forms whose words are compared one by one before the slip and stem postings pay off
 
     def __init__(self, forms: Sequence[Sequence[tuple[Token, ...]]]) -> None:

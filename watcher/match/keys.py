@@ -52,7 +52,7 @@ SOFT_INDEL = frozenset("i")  # a glide (й, ь, ye/e) written or not
 SOFT_FIRST = SOFT - {frozenset("kg"), frozenset("gJ")}  # Gao is not Cao
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=32768)
 def key(reading: str) -> str:
     """The spelling key of one lower-case ASCII reading."""
     text = reading
@@ -83,7 +83,7 @@ def key(reading: str) -> str:
 _SKELETON_CLASSES = str.maketrans({"C": "S", "J": "J", "g": "J", "c": "s", "z": "s", "k": "k", "H": "h"})
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=32768)
 def skeleton(k: str, collapse: bool = True) -> str:
     """Consonant classes of a key, vowels and glides dropped: how abjad spellings meet Latin ones."""
     text = "".join(ch for ch in k if ch not in "aeiouv").translate(_SKELETON_CLASSES)
@@ -97,7 +97,7 @@ _BLOCK_CLASSES = str.maketrans(
 )
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=32768)
 def blocks(k: str) -> frozenset[str]:
     """The coarse blocking keys of a token key: "V" for an initial vowel, then its consonant classes,
     with S (sh, ch, zh) also read as s, because a lost cedilla or hacek turns one into the other."""

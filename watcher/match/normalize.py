@@ -83,7 +83,7 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=32768)
 def make_token(word: str, *, initial: bool = False) -> Token:
     """A token from one word (no spaces), with readings and keys."""
     script = script_of(word)
@@ -112,7 +112,7 @@ def words(text: str) -> list[str]:
     return [w for w in _SPLIT.split(text) if w and any(c.isalpha() for c in w)]
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=32768)
 def chinese_token(word: str) -> Token:
     """A word of a Chinese name in pinyin or Wade-Giles, with pinyin readings."""
     reads = pinyin_readings(word)
@@ -121,7 +121,7 @@ def chinese_token(word: str) -> Token:
     return Token(word, folded, folded, "latin", reads, keys)
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=4096)  # published names are cached whole by the matcher
 def tokenize_name(name: str) -> tuple[Token, ...]:
     """The tokens of one name form, titles dropped, patronymic markers flagging the word before them."""
     raw = [w for w in re.split(r"[\s,;]+", unicodedata.normalize("NFKC", name).replace("’", "'")) if w]

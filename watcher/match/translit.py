@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
-from functools import lru_cache
 
 from anyascii import anyascii
 
@@ -108,7 +107,6 @@ def _strip_accents(text: str) -> str:
     return "".join(out)
 
 
-@lru_cache(maxsize=65536)
 def latin_readings(token: str) -> tuple[str, ...]:
     """Every lower-case ASCII reading of one Latin-script token (the first is the plainest)."""
     text = _strip_accents(token.lower().replace("i̇", "i"))
@@ -142,9 +140,9 @@ def _readings_of(chunk: str, text: str, start: int) -> tuple[str, ...]:
     return LATIN_READINGS[chunk]
 
 
-@lru_cache(maxsize=65536)
 def readings(token: str) -> tuple[str, ...]:
-    """Lower-case ASCII readings of a token in any script."""
+    """Lower-case ASCII readings of a token in any script (not cached: `make_token`, its only caller on
+    the hot path, caches whole tokens)."""
     script = script_of(token)
     if script == "cyrillic":
         return (cyrillic_to_latin(token),)
