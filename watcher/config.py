@@ -95,6 +95,7 @@ class SourceConfig(_Model):
     user_agent: str | None = None  # instead of [watcher] user_agent for this source (e.g. a neutral one)
     jitter: str | None = None  # a random delay up to this long before each scheduled round
     min_interval: float | None = Field(None, ge=0)  # seconds between requests; default: the adapter's
+    request_jitter: float = Field(0.0, ge=0)  # random gaps up to this many seconds between requests
     min_record_ratio: float = Field(0.5, ge=0, le=1)  # fewer than this share of the last count: a failure
     removal_grace: int | None = Field(None, ge=0)  # complete rounds missing before `removed`
     stale_after: str | None = None  # no success for this long: `source_stale` (default 3 x interval)

@@ -104,14 +104,15 @@ class Fetcher:
         proxy: str | None = None,
         allow_private: bool = False,
         min_interval: float = 0.0,
+        jitter: float = 0.0,
     ) -> Fetched:
-        """One request with retries; FetchError when it finally fails."""
+        """One request with retries; FetchError when it finally fails. `min_interval`: seconds between
+        two requests to the host; `jitter`: a random gap of up to this long added before each."""
         attempts = 1 + self.settings.retries
         for attempt in range(attempts):
             try:
-                return await self._attempt(
-                    request, validators, proxy, allow_private, min_interval, retry_statuses
-                )
+                await self._pace(urlsplit(request.url).netloc, min_interval, jitter)
+                return await self._attempt(request, validators, proxy, allow_private, retry_statuses)
             except _Retryable as exc:
                 if attempt + 1 >= attempts:
                     where = f"{exc} (after {attempts} attempt{'s' if attempts > 1 else ''}; {request.url})"
@@ -127,12 +128,10 @@ class Fetcher:
         validators: Validators | None,
         proxy: str | None,
         allow_private: bool,
-        min_interval: float,
         retry_statuses: frozenset[int],
     ) -> Fetched:
         host = urlsplit(request.url).netloc
         async with self._global, self._host(host):
-            await self._pace(host, min_interval)
             try:
                 async with asyncio.timeout(self.settings.timeout):
                     return await self._exchange(request, validators, proxy, allow_private, retry_statuses)
@@ -146,12 +145,14 @@ class Fetcher:
             self._hosts[host] = asyncio.Semaphore(self.settings.per_host)
         return self._hosts[host]
 
-    async def _pace(self, host: str, min_interval: float) -> None:
-        # Sources with a documented request spacing (GDELT: one per 5 s) wait for their slot.
-        if min_interval <= 0:
+    async def _pace(self, host: str, min_interval: float, jitter: float) -> None:
+        """Wait for the request's slot: sources with a documented spacing (GDELT: one per 5 s) get it,
+        and a random pause hides the rhythm of name searches. Slots are reserved before any
+        connection slot is taken, so a waiting request holds none."""
+        if min_interval <= 0 and jitter <= 0:
             return
         now = time.monotonic()
-        slot = max(now, self._next_slot.get(host, now))
+        slot = max(now, self._next_slot.get(host, now)) + random.uniform(0, jitter)
         self._next_slot[host] = slot + min_interval
         if slot > now:
             await asyncio.sleep(slot - now)

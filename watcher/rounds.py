@@ -308,8 +308,9 @@ async def _fetch_all(
             validators=validators,
             retry_statuses=adapter.retry_statuses,
             proxy=source.proxy,
-            allow_private=bool(getattr(source, "allow_private_redirects", False)),
+            allow_private=source.allow_private_redirects,
             min_interval=_spacing(adapter, source),
+            jitter=source.request_jitter,
         )
 
     try:

@@ -1,4 +1,5 @@
-"""Redirects and evidence headers in fetch.py, against real local servers (and a local SOCKS5 proxy)."""
+"""fetch.py and the privacy of the watch: redirects (through a proxy, DNS rebinding), the headers kept as
+evidence, and random request timing; against real local servers and a local SOCKS5 proxy."""
 
 from __future__ import annotations
 
@@ -117,3 +118,24 @@ url = "{base}/feed"
 """
 FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
 <item><title>Nothing here</title><link>http://example.org/1</link><guid>1</guid></item></channel></rss>"""
+
+
+def _spread(farm: SourceFarm, jitter: float) -> float:
+    start = len(farm.hit_times)
+
+    async def go() -> None:
+        async with Fetcher(SETTINGS) as fetcher:
+            urls = [f"{farm.base}/q?n={n}" for n in range(6)]
+            await asyncio.gather(*(fetcher.fetch(SourceRequest(u), jitter=jitter) for u in urls))
+
+    asyncio.run(go())
+    times = farm.hit_times[start:]
+    return max(times) - min(times)
+
+
+def test_request_jitter_spreads_a_rounds_requests(farm: SourceFarm) -> None:
+    """Six name searches fired together: with jitter they reach the source spread over time (no burst
+    that counts the watchlist at a glance); without, they arrive together (the measurement can fail)."""
+    farm.set_routes([Route("/q", b"{}")])
+    assert _spread(farm, 0.0) < 0.15
+    assert 0.15 < _spread(farm, 0.8) < 5 * 0.8 + 0.5  # five random gaps of up to 0.8 s
