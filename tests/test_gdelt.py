@@ -176,6 +176,10 @@ def paced_round(
     return [later - earlier for earlier, later in pairwise(times)], spacings
 
 
+# The fetch spaces when requests are sent; the farm sees when they arrive, and the first one builds its
+# HTTP client after its slot: arrivals may come this much closer together than the spacing.
+JITTER = 0.1
+
 GDELT_ROUTE = Route(
     "/api/v2/doc/doc",
     (E2E_BODIES / "gdelt" / "e2e" / "step1_latin_synthetic.json").read_bytes(),
@@ -184,7 +188,7 @@ GDELT_ROUTE = Route(
 TWO_FORMS = [{"id": "p1", "name": "Bota Jardemalie", "aliases": ["Бота Жардемали"]}]
 
 
-@pytest.mark.parametrize(("interval", "spaced"), [(0.3, True), (0.0, False)], ids=["0.3 s", "none"])
+@pytest.mark.parametrize(("interval", "spaced"), [(0.5, True), (0.0, False)], ids=["0.5 s", "none"])
 def test_a_round_spaces_its_requests_to_gdelt(
     farm: SourceFarm, tmp_path: Path, interval: float, spaced: bool
 ) -> None:
@@ -194,7 +198,7 @@ def test_a_round_spaces_its_requests_to_gdelt(
     scenario = {"options": {"base_url": "{base}"}, "people": TWO_FORMS, "source": {"min_interval": interval}}
     [gap], spacings = paced_round(farm, tmp_path, "gdelt", scenario)
     assert spacings == [interval, interval]
-    assert (gap >= interval - 0.03) if spaced else (gap < 0.2), gap
+    assert (gap >= interval - JITTER) if spaced else (gap < 0.2), gap
 
 
 def test_the_round_uses_gdelts_documented_spacing(farm: SourceFarm, tmp_path: Path) -> None:

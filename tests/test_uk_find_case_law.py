@@ -9,7 +9,7 @@ import pytest
 
 from sources.uk_find_case_law import Options, UkFindCaseLaw, _parties
 from tests.support.servers import Route, SourceFarm
-from tests.test_gdelt import paced_round
+from tests.test_gdelt import JITTER, paced_round
 from tests.test_uk_court_lists import FIXTURES, make_fetched, replay_scenario
 from watcher.errors import ParseError
 from watcher.models import ParseResult, Person, Query, SourceRequest
@@ -157,4 +157,4 @@ def test_a_round_spaces_its_searches(farm: SourceFarm, tmp_path: Path, configure
     }
     [gap], spacings = paced_round(farm, tmp_path, "uk_find_case_law", scenario)
     interval = configured or UkFindCaseLaw.min_interval_seconds
-    assert spacings == [interval, interval] and gap >= interval - 0.03, gap
+    assert spacings == [interval, interval] and gap >= interval - JITTER, gap

@@ -190,6 +190,8 @@ def status(config: ConfigOpt = None) -> None:
     out.print(table)
     out.print(_coverage_table(report.coverage))
     out.print(f"outbox: {report.pending} pending, {report.sent} sent, {report.dead} dead")
+    for line in report.budgets:
+        out.print(line, highlight=False)
     for channel, masked in report.channels.items():
         out.print(f"channel {channel}: {masked}", highlight=False)
     raise typer.Exit(1 if report.failing else 0)

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from watcher.budget import budget_lines
 from watcher.config import Config
 from watcher.db.engine import open_engine
 from watcher.db.tables import Alert, Delivery
@@ -54,6 +55,7 @@ class StatusReport:
     sent: int
     dead: int
     channels: dict[str, str]
+    budgets: list[str] = field(default_factory=list)  # request budgets spent (watcher.budget)
 
     @property
     def failing(self) -> bool:
@@ -97,11 +99,14 @@ def read_status(config: Config, now: datetime | None = None) -> StatusReport:
         with Session(engine) as s:
             rows = s.exec(select(Delivery.status, func.count()).group_by(Delivery.status))
             counts = Counter({status: n for status, n in rows})
+        budgets = budget_lines(engine, config, now or datetime.now(UTC))
     finally:
         engine.dispose()
     coverage = [_coverage(person, health, config) for person in config.person]
     channels = {cid: mask_url(url) for cid, url in config.channel_urls.items()}
-    return StatusReport(health, coverage, counts["pending"], counts["sent"], counts["dead"], channels)
+    return StatusReport(
+        health, coverage, counts["pending"], counts["sent"], counts["dead"], channels, budgets
+    )
 
 
 def _coverage(person: Person, health: list[SourceHealth], config: Config) -> Coverage:
