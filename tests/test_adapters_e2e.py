@@ -112,3 +112,21 @@ def _route(folder: Path, route: dict[str, Any], base: str) -> Route:
         query=route.get("query", {}),
         headers=route.get("headers", {}),
     )
+
+
+@pytest.mark.parametrize(
+    ("adapter", "says"),
+    [
+        ("ru_mvd_wanted", "by hand: watcher sends nothing, the operator's manual search sends the name"),
+        ("un_consolidated", "no (downloads, matches locally)"),
+        ("gdelt", "yes"),
+    ],
+    ids=["manual: the operator's search sends it", "a download", "a name search"],
+)
+def test_sources_says_truly_who_sends_watched_names(adapter: str, says: str) -> None:
+    """Regression: a manual source read "no (downloads, matches locally)", yet its check is a search by
+    name on the source's own site."""
+    result = run_cli("sources")
+    assert result.code == 0
+    section = " ".join(result.stdout.split(f"{adapter}  (")[1].split("\n─")[0].split())
+    assert f"sends watched names to the source: {says} licence/terms:" in section, section

@@ -230,6 +230,7 @@ def _when(moment: datetime | None) -> str:
 @app.command()
 def sources(full: Annotated[bool, typer.Option("--full", help="Whole provenance text")] = False) -> None:
     """Every adapter: kind, homepage, licence or terms, whether it sends names, and provenance."""
+    from watcher.adapter import ManualAdapter
     from watcher.registry import load_registry
 
     registry = load_registry()
@@ -238,6 +239,8 @@ def sources(full: Annotated[bool, typer.Option("--full", help="Whole provenance 
         out.rule(Text.assemble((name, "bold"), f"  ({a.kind})"))
         out.print(f"{a.title} — {a.homepage}", highlight=False)
         sends = "yes" if a.sends_names else "no (downloads, matches locally)"
+        if issubclass(a, ManualAdapter):  # watcher sends nothing, but the operator's search does
+            sends = "by hand: watcher sends nothing, the operator's manual search sends the name"
         out.print(f"sends watched names to the source: {sends}")
         if a.licence:
             out.print(f"licence/terms: {a.licence}", highlight=False)
