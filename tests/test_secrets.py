@@ -107,3 +107,19 @@ def test_traceback_is_redacted_too(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert "delivery crashed" in err and "RuntimeError" in err and "hook.example/***" in err
     assert "tr4cebackSecret" not in err
+
+
+def test_a_url_without_secrets_stays_readable() -> None:
+    """Nothing in json://host:port/hook is secret: logs and status keep it (a redacted host and path
+    would hide which webhook failed)."""
+    from pydantic import SecretStr
+
+    from watcher.deliver import mask_url
+    from watcher.logs import secret_parts
+
+    url = "json://127.0.0.1:8080/hook"
+    assert mask_url(SecretStr(url)).startswith(url + "?")
+    assert secret_parts(url, mask_url(SecretStr(url))) == []
+    token = "json://127.0.0.1:8080/hook?token=abcdefghij12"
+    assert mask_url(SecretStr(token)).startswith("json://127.0.0.1:8080/hook?")
+    assert "abcdefghij12" in secret_parts(token, mask_url(SecretStr(token)))

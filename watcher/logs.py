@@ -31,12 +31,15 @@ def secret_parts(url: str, masked: str) -> list[str]:
     shown = {unquote(c) for c in _MASKED_CHUNKS.split(masked)}
     userinfo, _, hostport = parts.netloc.rpartition("@")
     user, _, password = userinfo.partition(":")
-    found = [url, url.partition("://")[2], parts.netloc if userinfo else "", userinfo, user, password]
+    found = [parts.netloc if userinfo else "", userinfo, user, password]
     fields = hostport.split(":")
     found += [f for f in fields if f and unquote(f) not in shown]
     found += [hostport] if any(f and unquote(f) not in shown for f in fields) else []
     found += [s for s in parts.path.split("/") if s and unquote(s) not in shown]
     found += [v for _, v in parse_qsl(parts.query) if not _OPTION_WORD.match(v)]
+    if not any(found):  # nothing secret in it (json://localhost:8080/hook): no need to hide the URL
+        return []
+    found += [url, url.partition("://")[2]]
     variants = {
         form for part in found if part for form in (part, unquote(part), quote(unquote(part), safe=""))
     }
