@@ -1,7 +1,9 @@
-"""Crash safety at scale: SIGKILL `watcher run` at many random moments (default 500) while sources
-change; print kills, alerts expected / delivered, lost, unmarked duplicates, marked repeats, time.
+"""Crash safety at scale: SIGKILL `watcher run` many times (default 500), inside rounds and inside sends,
+while the sources keep changing; print the kills (and how many landed between a fetch and its commit,
+or between a send and its record), the versions published, alerts expected / delivered, lost,
+unexpected, unmarked duplicates, marked repeats, and the time.
 
-    .venv/bin/python bench/chaos.py [--kills 500] [--sources 3] [--seed 7]
+    .venv/bin/python bench/chaos.py [--kills 500] [--sources 3] [--seed 7] [--receiver-delay 0.25]
 """
 
 from __future__ import annotations
@@ -23,14 +25,25 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=500)
     parser.add_argument("--sources", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--receiver-delay", type=float, default=0.25, help="seconds the receiver takes to answer"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        r = run_chaos(Path(folder), kills=args.kills, sources=args.sources, seed=args.seed)
+        r = run_chaos(
+            Path(folder),
+            kills=args.kills,
+            sources=args.sources,
+            seed=args.seed,
+            receiver_delay=args.receiver_delay,
+        )
     print(
-        f"kills {r.kills}   alerts expected {r.expected}   delivered {r.delivered}   lost {len(r.lost)}   "
-        f"unmarked duplicates {len(r.duplicates)}   marked repeats {r.marked_repeats}   {r.seconds:.0f} s"
+        f"kills {r.kills} (mid-round {r.mid_round}, mid-send {r.mid_send})   versions {r.versions}   "
+        f"alerts expected {r.expected}   delivered {r.delivered}   lost {len(r.lost)}   "
+        f"unexpected {len(r.unexpected)}   unmarked duplicates {len(r.duplicates)}   "
+        f"marked repeats {r.marked_repeats}   {r.seconds:.0f} s"
     )
-    for line in r.lost + r.duplicates:
+    for line in r.lost + r.unexpected + r.duplicates:
         print("  " + line)
 
 
