@@ -278,11 +278,6 @@ def test_sources_with_the_same_token_share_one_budget(farm: SourceFarm, tmp_path
     assert "budget cl1 (courtlistener, shared with cl0): 25/50 requests in the last hour" in status
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the 2-line hook in watcher/rounds.py _round (see the issue-5 report): check_budget before"
-    " _collect. When it lands this passes: remove this marker.",
-)
 def test_the_round_refuses_to_exceed_the_budget_through_the_cli(farm: SourceFarm, tmp_path: Path) -> None:
     farm.set_routes([CL_ROUTE])
     config = budget_config(tmp_path, farm)

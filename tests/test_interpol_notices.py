@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -594,6 +594,26 @@ def test_a_detail_is_fetched_only_for_a_new_or_changed_list_entry(
             ][step]
         ), f"round {step + 1}"
     assert len(receiver.messages) == 2 and all("New:" in m["title"] for m in receiver.messages)
+
+
+def test_a_reused_detail_is_fetched_again_after_its_max_age(
+    tmp_path: Path, farm: SourceFarm, receiver: JsonReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reuse is not forever: a new arrest warrant shows in the detail, not in the list entry."""
+    farm.set_routes(
+        [
+            _json_route("/notices/v1/red", (E2E / "step1_list.json").read_bytes()),
+            _json_route("/notices/v1/red/2021-15457", DETAIL_RYBA),
+        ]
+    )
+    config = _cli_config(tmp_path, farm)
+    _check(config, receiver)
+    farm.hits.clear()
+    _check(config, receiver)
+    assert _details(farm) == [], "young and unchanged: reused"
+    monkeypatch.setattr(InterpolNotices, "reuse_max_age", timedelta(0))
+    _check(config, receiver)
+    assert _details(farm) == ["/notices/v1/red/2021-15457"], "older than reuse_max_age: fetched again"
 
 
 def test_two_refused_rounds_pause_the_source(tmp_path: Path, farm: SourceFarm) -> None:

@@ -30,6 +30,7 @@ import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
 import lxml.etree as etree
@@ -101,6 +102,9 @@ class SourceAdapter(ABC, Generic[OptionsT]):
     parse_together: ClassVar[bool] = False
     # Complete rounds a record may be missing before it is `removed` (anti-flap for unsteady sources).
     removal_grace_rounds: ClassVar[int] = 0
+    # How long a response may stand in for a request with the same `reuse_token` (a detail page whose
+    # list entry is unchanged) before it is fetched again: the detail may change on its own.
+    reuse_max_age: ClassVar[timedelta] = timedelta(hours=24)
 
     def __init__(self, options: OptionsT) -> None:
         self.options = options

@@ -12,20 +12,22 @@ import json
 import logging
 import re
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from watcher.adapter import ManualAdapter, SourceAdapter
-from watcher.codec import request_from_json, request_to_json
+from watcher.budget import check_budget
+from watcher.collect import Collector, Page
 from watcher.config import Config, SourceConfig
-from watcher.db.store import CacheEntry, RoundOutcome, RoundState, Store
+from watcher.db.store import RoundOutcome, RoundState, Store
 from watcher.diff import diff_records
 from watcher.errors import ParseError, SanityError, SourceError, WatcherError
 from watcher.evidence import BodyStore
-from watcher.fetch import Fetcher, Validators
+from watcher.fetch import Fetcher
+from watcher.match import VERSION as MATCHER_VERSION
 from watcher.match import Matcher
-from watcher.models import KEYWORD_MATCH, Fetched, Match, ParseResult, Query, Record, SourceRequest
+from watcher.models import KEYWORD_MATCH, Match, Query, Record
 from watcher.registry import AdapterRegistry
 from watcher.schedule_math import next_due
 from watcher.tasks import save_tasks
@@ -108,16 +110,6 @@ class RunSummary:
     requests: int = 0
     not_modified: int = 0
     error: str | None = None
-
-
-@dataclass(slots=True)
-class _Page:
-    """One response of the round and what became of it."""
-
-    request_key: str
-    fetched: Fetched
-    cached: CacheEntry | None  # set when the body is unchanged since the last good round
-    result: ParseResult | None = None
 
 
 async def run_round(
@@ -205,8 +197,10 @@ async def _round(
     fingerprint = _fingerprint(ctx, source)
     reparse = fingerprint != state.fingerprint or adapter.version != state.adapter_version
     query = Query(people=ctx.config.person, cursor=state.cursor, now=now)
-    matches: dict[str, list[Match]] = {}
-    pages = await _collect(ctx, adapter, source, state, query, reparse, matches)
+    # Per-token request budgets (CourtListener 50/hour, 125/day): refuse a round that could exceed one.
+    check_budget(ctx.store.engine, ctx.config, source, adapter, query, now)
+    collector = Collector(ctx.fetcher, ctx.matcher, ctx.bodies, adapter, source, state, reparse)
+    pages = await collector.collect(query)
     fresh = [p for p in pages if p.cached is None]
     not_modified = sum(1 for p in pages if p.fetched.not_modified)
     holding = any(old.missing_rounds for old in state.stored.values())  # grace counts need this round
@@ -214,15 +208,13 @@ async def _round(
         return RunSummary(
             source.id, "unchanged", time.monotonic() - started, requests=len(pages), not_modified=not_modified
         )
-    for page in pages:
-        if page.result is None:
-            page.result = _parse(adapter, _with_body(ctx, page))
+    collector.parse_rest(pages)
     records, origin, complete, removed, cursor = _merge(pages, state.cursor)
     _sanity(adapter, source, records, complete, state.last_record_count)
     current: dict[str, tuple[Record, list[Match]]] = {}
     for key, rec in records.items():
-        found = matches[key] if key in matches else ctx.matcher.match_record(rec)
-        current[key] = (rec, found or keyword_matches(rec, source.keywords))
+        current[key] = (rec, collector.decision(rec) or keyword_matches(rec, source.keywords))
+    nobody = {k for k, (_, found) in current.items() if not found and k not in state.stored}
     missing = _hold_missing(state, current, complete, removed, _grace(adapter, source))
     try:
         transitions = diff_records(state.stored, current, complete=complete, removed_keys=removed, now=now)
@@ -239,7 +231,7 @@ async def _round(
         cursor=cursor,
         transitions=transitions,
         new_bodies=[(p.request_key, p.fetched) for p in fresh],
-        cache_meta={p.request_key: _meta(p) for p in fresh if p.result is not None},
+        cache_meta={p.request_key: collector.meta(p, nobody) for p in fresh if p.result is not None},
         origin=origin,
         requests=len(pages),
         not_modified=not_modified,
@@ -262,146 +254,8 @@ async def _round(
     )
 
 
-async def _collect(
-    ctx: RoundContext,
-    adapter: AnyAdapter,
-    source: SourceConfig,
-    state: RoundState,
-    query: Query,
-    reparse: bool,
-    matches: dict[str, list[Match]],
-) -> list[_Page]:
-    """Fetch the adapter's requests level by level: follow-ups after the response that asked for them."""
-    pages: list[_Page] = []
-    seen: set[str] = set()
-    level = adapter.requests(query)
-    while level:
-        level = [r for r in level if r.cache_key() not in seen]
-        seen.update(r.cache_key() for r in level)
-        if len(seen) > MAX_REQUESTS_PER_ROUND:
-            raise SourceError(f"more than {MAX_REQUESTS_PER_ROUND} requests in one round; is paging looping?")
-        fetched = await _fetch_all(ctx, adapter, source, state, level)
-        level = []
-        for request, got in fetched:
-            page = _page(ctx, adapter, state, request, got, reparse, pages)
-            pages.append(page)
-            level.extend(_follow(ctx, page, state, matches))
-    return pages
-
-
-async def _fetch_all(
-    ctx: RoundContext,
-    adapter: AnyAdapter,
-    source: SourceConfig,
-    state: RoundState,
-    level: list[SourceRequest],
-) -> list[tuple[SourceRequest, Fetched]]:
-    async def one(request: SourceRequest) -> Fetched:
-        entry = state.cache.get(request.cache_key())
-        if entry and request.reuse_token and entry.meta.get("reuse_token") == request.reuse_token:
-            return _reused(request, entry)
-        validators = Validators(entry.etag, entry.last_modified, entry.sha256) if entry else None
-        if source.user_agent and "user-agent" not in {k.lower() for k in request.headers}:
-            request = replace(request, headers={**request.headers, "User-Agent": source.user_agent})
-        return await ctx.fetcher.fetch(
-            request,
-            validators=validators,
-            retry_statuses=adapter.retry_statuses,
-            proxy=source.proxy,
-            allow_private=source.allow_private_redirects,
-            min_interval=_spacing(adapter, source),
-            jitter=source.request_jitter,
-        )
-
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(one(r)) for r in level]
-    except ExceptionGroup as group_error:  # one failed request fails the round; the first error says why
-        raise group_error.exceptions[0] from None
-    return [(r, t.result()) for r, t in zip(level, tasks, strict=True)]
-
-
-def _reused(request: SourceRequest, entry: CacheEntry) -> Fetched:
-    """The stored response, as if the source had answered 304 (no request is made)."""
-    return Fetched(request, request.url, 304, {}, b"", entry.sha256, datetime.now(UTC), not_modified=True)
-
-
-def _page(
-    ctx: RoundContext,
-    adapter: AnyAdapter,
-    state: RoundState,
-    request: SourceRequest,
-    got: Fetched,
-    reparse: bool,
-    earlier: list[_Page],
-) -> _Page:
-    key = request.cache_key()
-    entry = state.cache.get(key)
-    unchanged = entry is not None and entry.adapter_version == adapter.version
-    unchanged = unchanged and entry is not None and (got.not_modified or got.sha256 == entry.sha256)
-    page = _Page(key, got, entry if unchanged else None)
-    if page.cached is None or reparse:
-        if adapter.parse_together:  # its parses build on each other: parse what came before first, in order
-            for before in earlier:
-                if before.result is None:
-                    before.result = _parse(adapter, _with_body(ctx, before))
-        page.result = _parse(adapter, _with_body(ctx, page))
-    return page
-
-
-def _follow(
-    ctx: RoundContext, page: _Page, state: RoundState, matches: dict[str, list[Match]]
-) -> list[SourceRequest]:
-    """Follow-ups of a response; a detail request only when its record is about a watched person."""
-    if page.result is not None:
-        for record in page.result.records:
-            matches[record.key] = ctx.matcher.match_record(record)
-        follow = page.result.follow
-    else:
-        assert page.cached is not None
-        follow = [request_from_json(r) for r in page.cached.meta.get("follow", [])]
-    out = []
-    for request in follow:
-        key = request.for_record
-        if key is None or matches.get(key) or (key not in matches and key in state.stored):
-            out.append(request)
-    return out
-
-
-def _spacing(adapter: AnyAdapter, source: SourceConfig) -> float:
-    """Seconds between two requests to the source's host: the config's, else the adapter's documented one."""
-    if source.min_interval is not None:
-        return source.min_interval
-    return float(getattr(adapter, "min_interval_seconds", 0.0))
-
-
-def _with_body(ctx: RoundContext, page: _Page) -> Fetched:
-    if not page.fetched.not_modified:
-        return page.fetched
-    body = ctx.bodies.get(page.fetched.sha256)
-    f = page.fetched
-    # The stored answer's own status: a reused 404 detail still means "gone", not a 200 to parse.
-    status = int(page.cached.meta.get("status", 200)) if page.cached else 200
-    return Fetched(f.request, f.url, status, f.headers, body, f.sha256, f.fetched_at, not_modified=True)
-
-
-def _parse(adapter: AnyAdapter, fetched: Fetched) -> ParseResult:
-    try:
-        result = adapter.parse(fetched)
-    except ParseError:
-        raise
-    except Exception as exc:
-        log.exception("adapter crashed adapter=%s url=%s", adapter.name, fetched.url)
-        raise ParseError(
-            f"{fetched.url}: adapter {adapter.name} could not read the body ({exc!r})"[:500]
-        ) from None
-    if not isinstance(result, ParseResult):
-        raise ParseError(f"adapter {adapter.name} returned {type(result).__name__}, not a ParseResult")
-    return result
-
-
 def _merge(
-    pages: list[_Page], cursor: str | None
+    pages: list[Page], cursor: str | None
 ) -> tuple[dict[str, Record], dict[str, str], bool, list[str], str | None]:
     records: dict[str, Record] = {}
     origin: dict[str, str] = {}
@@ -474,22 +328,11 @@ def _sanity(
         )
 
 
-def _meta(page: _Page) -> dict[str, Any]:
-    """What a later round needs of a response it does not parse again (its records are stored)."""
-    assert page.result is not None
-    return {
-        "follow": [request_to_json(r) for r in page.result.follow],
-        "complete": page.result.complete,
-        "removed": list(page.result.removed),
-        "cursor": page.result.cursor,
-        "reuse_token": page.fetched.request.reuse_token,
-        "status": 200 if page.fetched.not_modified else page.fetched.status,
-    }
-
-
 def _fingerprint(ctx: RoundContext, source: SourceConfig) -> str:
-    """Changes when the watchlist or the source's config changes: stored bodies are then matched again."""
+    """Changes when the watchlist, the source's config or the matcher's rules change: stored bodies are
+    then judged again, and no decision made under the old ones is kept."""
     if source.id not in ctx.fingerprints:
-        blob = ctx.watchlist_hash + json.dumps(source.model_dump(mode="json"), sort_keys=True)
+        config = json.dumps(source.model_dump(mode="json"), sort_keys=True)
+        blob = f"{ctx.watchlist_hash}|{MATCHER_VERSION}|{config}"
         ctx.fingerprints[source.id] = hashlib.sha256(blob.encode()).hexdigest()[:32]
     return ctx.fingerprints[source.id]

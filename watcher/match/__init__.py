@@ -14,7 +14,7 @@ compare (word against word), align (name against name), text (mentions in runnin
 
 from __future__ import annotations
 
-from watcher.match.matcher import Decision, Matcher
+from watcher.match.matcher import VERSION, Decision, Matcher
 from watcher.match.pairs import match_pairs
 
-__all__ = ["Decision", "Matcher", "match_pairs"]
+__all__ = ["VERSION", "Decision", "Matcher", "match_pairs"]

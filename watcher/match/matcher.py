@@ -20,6 +20,9 @@ from watcher.match.text import Run, nominatives, runs, text_compare
 from watcher.models import Match, Person, Record
 
 THRESHOLD = 0.75
+# Bump when a change to the rules changes decisions: rounds then judge every stored body again once,
+# instead of keeping decisions the old rules made.
+VERSION = "1"
 CASE_NUMBER_SCORE = 0.98
 
 
