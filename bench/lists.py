@@ -13,8 +13,9 @@ changes 1% of the entries. Each list is measured in a child process so ru_maxrss
   parse      wall time of one round's adapter.parse() calls on the full list (no tracing)
   peak       tracemalloc peak during a second parse (Python allocations, includes the body's copy)
   maxrss     the child's peak resident set size (interpreter + both bodies + both parsed lists)
-  match      the new list against a watchlist of 200 people (80 of them on the list, 40 of those on
-             changed entries) with watcher.match.Matcher, as the round matches every parsed record
+  match      judging the new list as the round does (watcher.collect.Collector.judge): against a
+             watchlist of 200 people (80 of them on the list, 40 of those on changed entries), only the
+             records not the same as last round are matched
   diff       watcher.diff.diff_records of the stored (watched) records against the new list
 Targets (issue 4): EU parses in < 15 s with peak < 400 MB; a 1% change is found (match + diff) in < 2 s.
 """
@@ -49,9 +50,11 @@ from sources.ua_wanted_persons import UaWantedPersons  # noqa: E402
 from sources.uk_sanctions import UkSanctions  # noqa: E402
 from sources.un_consolidated import UnConsolidated  # noqa: E402
 from watcher.adapter import SourceAdapter  # noqa: E402
+from watcher.collect import Collector, Page  # noqa: E402
+from watcher.db.store import CacheEntry, RoundState  # noqa: E402
 from watcher.diff import Stored, diff_records  # noqa: E402
 from watcher.match import Matcher  # noqa: E402
-from watcher.models import Fetched, Person, Query, Record  # noqa: E402
+from watcher.models import Fetched, ParseResult, Person, Query, Record, SourceRequest  # noqa: E402
 
 SAMPLES = ROOT.parent / "shared" / "samples"
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -294,23 +297,46 @@ def watchlist(n: int) -> list[Person]:
 
 
 def match_and_diff(people: list[Person], old: list[Record], new: list[Record]) -> tuple[float, float, str]:
-    """What the round does after parsing: match every record of the new list, then diff it against the
-    stored records (those about watched people, as the store keeps them). Seconds, and what was found."""
+    """What the round does after parsing the new list (watcher.collect.Collector.judge, then
+    watcher.diff): records the same as last round keep last round's decision (stored ones by their
+    content hash, the others by the digests the last round kept), the rest are matched; then the diff
+    against the stored records (those about watched people). Seconds, and what was found."""
     matcher = Matcher(people)  # built once per process in the service, not per round: not timed
     stored = {
         r.key: Stored(r, r.content_hash(), frozenset(m.person_id for m in found))
         for r in old
         if (found := matcher.match_record(r))
     }
+    last = _page(old)
+    kept = Collector(None, matcher, None, None, None, _state(stored, {}), reparse=False)  # type: ignore[arg-type]
+    meta = kept.meta(last, {r.key for r in old if r.key not in stored})
+    collector = Collector(None, matcher, None, None, None, _state(stored, meta), reparse=False)  # type: ignore[arg-type]
+    judge, judged = matcher.match_record, []
+    matcher.match_record = lambda r: judged.append(r.key) or judge(r)  # type: ignore[method-assign]
     started = time.perf_counter()
-    current = {r.key: (r, matcher.match_record(r)) for r in new}
+    page = _page(new)
+    collector.judge(page, remembered=False)
+    current = {r.key: (r, collector.decision(r)) for r in new}
     match_s = time.perf_counter() - started
     started = time.perf_counter()
     transitions = diff_records(stored, current, complete=True)
     diff_s = time.perf_counter() - started
     events = Counter(t.change.event for t in transitions)
     found = ", ".join(f"{k} {v}" for k, v in sorted(events.items())) or "none"
-    return match_s, diff_s, f"stored {len(stored)}; {found}"
+    return match_s, diff_s, f"stored {len(stored)}; {found}; {len(judged)} records judged again"
+
+
+def _page(records: list[Record]) -> Page:
+    body = b"(the list)"
+    fetched = Fetched(
+        SourceRequest("list"), "list", 200, {}, body, hashlib.sha256(body).hexdigest(), datetime.now(UTC)
+    )
+    return Page("list", fetched, None, ParseResult(records=records))
+
+
+def _state(stored: dict[str, Stored], meta: dict[str, object]) -> RoundState:
+    cache = {"list": CacheEntry(None, None, "", 0, "1", meta)} if meta else {}
+    return RoundState(None, None, None, None, cache, stored)
 
 
 def measure(name: str, folder: Path) -> None:

@@ -95,7 +95,7 @@ class Collector:
         for page in pages:
             if page.result is None:
                 page.result = self._parse(page)
-                self._judge(page, remembered=True)
+                self.judge(page, remembered=True)
 
     def decision(self, record: Record) -> list[Match]:
         """The record's matches: as judged while collecting, else judged now."""
@@ -175,12 +175,12 @@ class Collector:
                 for before in earlier:
                     if before.result is None:
                         before.result = self._parse(before)
-                        self._judge(before, remembered=True)
+                        self.judge(before, remembered=True)
             page.result = self._parse(page)
-            self._judge(page, remembered=False)
+            self.judge(page, remembered=False)
         return page
 
-    def _judge(self, page: Page, *, remembered: bool) -> None:
+    def judge(self, page: Page, *, remembered: bool) -> None:
         """Match the records of a parsed response, except those whose decision holds. `remembered`:
         the body is the one last round judged (a record not stored then matched nobody)."""
         assert page.result is not None
