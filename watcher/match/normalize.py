@@ -32,6 +32,7 @@ TITLES = frozenset(
 _PATRONYMIC_KEY = re.compile(r"(oviC|eviC|aviC|ovna|evna|auna|euna|iCna|ivna|uli|ulu|kizi|kiSi)$")
 _SPLIT = re.compile(r"[\s,;/()\[\]\"“”«»]+|(?<=\w)[-‐‑–—](?=\w)")
 _APOSTROPHES = re.compile(r"['’ʼʻ`´]")
+_RAW_SPLIT = re.compile(r"[\s,;]+")
 _INITIALS = re.compile(r"^(?:[^\W\d_]\.)+[^\W\d_]?\.?$|^[^\W\d_]$")
 _ARABIC_ARTICLE = "ال"
 
@@ -107,9 +108,10 @@ def make_token(word: str, *, initial: bool = False) -> Token:
 
 def words(text: str) -> list[str]:
     """Split a name into words: spaces, commas, hyphens between letters; apostrophes dropped."""
-    text = unicodedata.normalize("NFKC", text)
-    text = _APOSTROPHES.sub("", text.replace("\u200c", ""))
-    return [w for w in _SPLIT.split(text) if w and any(c.isalpha() for c in w)]
+    if not text.isascii():  # ASCII is its own NFKC form
+        text = unicodedata.normalize("NFKC", text).replace("\u200c", "")
+    text = _APOSTROPHES.sub("", text)
+    return [w for w in _SPLIT.split(text) if w and (w.isalpha() or any(c.isalpha() for c in w))]
 
 
 @lru_cache(maxsize=32768)
@@ -124,7 +126,8 @@ def chinese_token(word: str) -> Token:
 @lru_cache(maxsize=4096)  # published names are cached whole by the matcher
 def tokenize_name(name: str) -> tuple[Token, ...]:
     """The tokens of one name form, titles dropped, patronymic markers flagging the word before them."""
-    raw = [w for w in re.split(r"[\s,;]+", unicodedata.normalize("NFKC", name).replace("’", "'")) if w]
+    text = name if name.isascii() else unicodedata.normalize("NFKC", name).replace("’", "'")
+    raw = [w for w in _RAW_SPLIT.split(text) if w]
     if is_chinese(raw):
         return tuple(chinese_token(w) for w in raw)
     tokens: list[Token] = []
