@@ -25,6 +25,7 @@ What is counted, from the farm's and the receiver's logs and the database:
 
 from __future__ import annotations
 
+import ctypes
 import json
 import math
 import os
@@ -53,6 +54,7 @@ GONE = (
     + PAGE[PAGE.index("</tr>", PAGE.index("Robert McCalla")) + 5 :]
 )
 REPEAT_MARK = "(may repeat)"
+PR_SET_PDEATHSIG = 1
 CONFIG = """
 [watcher]
 database = "sqlite:///chaos.db"
@@ -82,15 +84,17 @@ fields = {{ case_number = "td:nth-child(4)", case_details = "td:nth-child(5)", t
 # The fork server: imports everything once; each "go" line forks a life running `watcher run -c CONFIG`
 # and answers "pid N", then "done STATUS" when that life has ended.
 ZYGOTE = """
-import os, sys
+import ctypes, os, signal, sys
 import watcher.cli, watcher.schedule, watcher.service, watcher.deliver
 from watcher.registry import load_registry
 load_registry()
 watcher.deliver.apprise.Apprise.instantiate("json://localhost")  # Apprise imports its plugins on first use
+PR_SET_PDEATHSIG = 1
 print("ready", flush=True)
 while sys.stdin.readline():
     pid = os.fork()
     if pid == 0:
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the server gone: so is this life
         os.dup2(os.open(os.devnull, os.O_RDWR), 0)
         os.dup2(os.open(os.devnull, os.O_RDWR), 1)
         sys.argv = ["watcher", "run", "-c", sys.argv[1]]
@@ -177,6 +181,7 @@ class Lives:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,
+            preexec_fn=_die_with_parent,  # a test killed or interrupted leaves no watcher running
         )
         if self._line() != "ready":
             raise RuntimeError(f"the fork server did not start; see {self.log.name}")
@@ -195,18 +200,25 @@ class Lives:
             raise RuntimeError(f"no life started ({answer!r}); see {self.log.name}")
         return int(answer[4:])
 
-    def end(self, pid: int, sig: signal.Signals) -> None:
-        """Signal the life and wait until it is gone (its parent, the server, has reaped it)."""
+    def end(self, pid: int, sig: signal.Signals) -> float:
+        """Signal the life and wait until it is gone (its parent, the server, has reaped it); when it was
+        signalled."""
         os.kill(pid, sig)
+        signalled = time.monotonic()
         answer = self._line()
         if not answer.startswith("done "):
             raise RuntimeError(f"life {pid} did not end ({answer!r}); see {self.log.name}")
+        return signalled
 
     def close(self) -> None:
         assert self.server.stdin is not None
         self.server.stdin.close()
         self.server.wait(timeout=30)
         self.log.close()
+
+
+def _die_with_parent() -> None:
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 @dataclass
@@ -297,8 +309,7 @@ def _kill_one_life(world: _World, rng: random.Random, report: ChaosReport) -> No
         time.sleep(rng.uniform(0, sends * (world.receiver.delay + 0.03)))
     else:
         time.sleep(rng.uniform(0, 1.5))
-    killed = time.monotonic()
-    world.lives.end(pid, signal.SIGKILL)
+    killed = world.lives.end(pid, signal.SIGKILL)
     report.kills += 1
     report.mid_send += any(arrived <= killed < answered for arrived, answered in world.receiver.log)
     fetched = {path.strip("/") for at, path in world.farm.log if went <= at <= killed}
