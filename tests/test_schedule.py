@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -100,3 +101,29 @@ def test_watcher_run_polls_once_each_period(tmp_path: Path, farm: SourceFarm) ->
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
     assert polls >= 3, f"{polls} polls in {time.monotonic() - first:.1f} s of a 2 s schedule"
+
+
+def test_sigterm_lets_the_round_in_flight_finish(tmp_path: Path, farm: SourceFarm) -> None:
+    """SIGTERM in the middle of a slow round: the round still commits, and the process ends cleanly
+    (shutting the scheduler down first cancelled rounds in flight, with a traceback)."""
+    body = FEED.replace(b"Nothing here", b"Robert McCalla appears")
+    farm.set_routes([Route("/feed", body, content_type="application/rss+xml", delay=1.5)])
+    config = tmp_path / "watcher.toml"
+    config.write_text(CONFIG.format(db=tmp_path / "w.db", base=farm.base))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "watcher", "run", "-c", str(config)],
+        env={**os.environ, "WATCHER_LOG_LEVEL": "INFO"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not farm.hits and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)  # the source is still answering
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "CancelledError" not in err, err
+    assert "watcher stopped cleanly" in err
+    with sqlite3.connect(tmp_path / "w.db") as db:
+        assert db.execute("select count(*) from record").fetchone() == (1,), "the round committed"

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from watcher.cli import ConfigOpt, app, err, fail, load, out
+from watcher.cli import ConfigOpt, app, err, fail, failed, load, out
 from watcher.errors import WatcherError
 
 __all__ = ["alerts_app"]
@@ -79,7 +79,7 @@ def alerts_retry(
     try:
         retried = retry_deliveries(engine, alert_id, channel=channel, now=datetime.now(UTC))
     except WatcherError as exc:
-        fail(str(exc), 1)
+        failed(exc)
     finally:
         engine.dispose()
     if retried.busy:
@@ -141,7 +141,7 @@ def notify_test(
     try:
         msg = sample_message(cfg, channels[channel])
     except WatcherError as exc:
-        fail(str(exc), 1)
+        failed(exc)
     result = send(url, msg.title, msg.body, msg.format)
     if not result.ok:
         fail(f"channel {channel} ({mask_url(url)}): not sent: {result.error}", 1)
@@ -177,7 +177,7 @@ def review(
             engine, alert_id, decision, note=note, by=getpass.getuser(), now=datetime.now(UTC)
         )
     except WatcherError as exc:
-        fail(str(exc), 1)
+        failed(exc)
     finally:
         engine.dispose()
     what = "a false positive" if false_positive else "confirmed"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -26,6 +27,22 @@ __all__ = ["run_forever"]
 
 log = logging.getLogger(__name__)
 DELIVERY_EVERY_SECONDS = 5
+STOP_GRACE_SECONDS = 60  # on SIGTERM, how long rounds and deliveries in flight may take to finish
+DELIVERING = "@deliver"  # in `busy` while the outbox is being delivered (source ids cannot start with @)
+
+
+async def _drain(scheduler: AsyncIOScheduler, busy: set[str]) -> None:
+    """Stop starting jobs, let the rounds and the delivery in flight finish (a round commits, a message
+    being sent gets its outcome recorded), then stop. Shutting the scheduler down first would cancel
+    them: safe, as each commits in one transaction, but a message sent and not recorded goes out again."""
+    scheduler.pause()
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    while busy and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    if busy:
+        log.warning("stopping with work in flight after %ds, cancelled: %s", STOP_GRACE_SECONDS, sorted(busy))
+    scheduler.shutdown(wait=False)
+    log.info("watcher stopped cleanly" if not busy else "watcher stopped")
 
 
 async def run_forever(config: Config, *, stop: asyncio.Event | None = None) -> None:
@@ -51,10 +68,15 @@ async def run_forever(config: Config, *, stop: asyncio.Event | None = None) -> N
                 busy.discard(source.id)
 
         async def delivery_job() -> None:
-            if not stop.is_set():
+            if stop.is_set() or DELIVERING in busy:
+                return
+            busy.add(DELIVERING)
+            try:
                 send_reminders(svc.store, config, datetime.now(UTC))
                 check_stale(svc.store, config, datetime.now(UTC))
                 await svc.outbox.deliver()
+            finally:
+                busy.discard(DELIVERING)
 
         async def prune_job() -> None:  # in the loop's thread, like the rounds
             log.info("retention pruned=%d", svc.prune_evidence(datetime.now(UTC)))
@@ -96,7 +118,4 @@ async def run_forever(config: Config, *, stop: asyncio.Event | None = None) -> N
         try:
             await stop.wait()
         finally:
-            scheduler.shutdown(wait=False)
-            while busy:  # let rounds in flight commit; they are short, and a kill is safe anyway
-                await asyncio.sleep(0.1)
-            log.info("watcher stopped cleanly")
+            await _drain(scheduler, busy)
