@@ -16,7 +16,6 @@ from watcher.models import Fetched, Query, Record, SourceRequest
 from watcher.registry import load_registry
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rss"
-SAMPLES = Path("/work/shared/samples")
 
 
 def fetched(body: bytes, content_type: str = "application/rss+xml") -> Fetched:
@@ -66,7 +65,7 @@ def test_latin1_characters_survive() -> None:
 
 
 def test_atom_feed_uses_entry_id() -> None:
-    [record] = parse((SAMPLES / "uk_find_case_law" / "atom_feed_openapi_example.xml").read_bytes())
+    [record] = parse((FIXTURES.parent / "uk_find_case_law" / "atom_feed_openapi_example.xml").read_bytes())
     assert record.key == "https://caselaw.nationalarchives.gov.uk/id/d-9b51d493-65ba-471f-8f08-c369ec66e3f8"
     assert record.title == "Jarndyce v. Jarndyce" and record.fields["published"] == "2025-04-30T00:00:00Z"
 

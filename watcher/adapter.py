@@ -193,9 +193,16 @@ def parse_xml(fetched: Fetched) -> etree._Element:
     try:
         root = etree.fromstring(fetched.body, parser=_xml_parser())
     except etree.XMLSyntaxError as exc:
-        raise ParseError(f"{fetched.url}: body is not well-formed XML ({exc})") from None
+        raise _xml_error(fetched, exc) from None
     _refuse_entities(fetched, root)
     return root
+
+
+def _xml_error(fetched: Fetched, exc: etree.XMLSyntaxError) -> ParseError:
+    # Newer libxml2 stops an entity bomb itself, before the DTD can be looked at: the same refusal.
+    if "amplification" in str(exc):
+        return ParseError(f"{fetched.url}: XML declares entities; refused (entity expansion attacks: {exc})")
+    return ParseError(f"{fetched.url}: body is not well-formed XML ({exc})")
 
 
 def _refuse_entities(fetched: Fetched, element: etree._Element) -> None:
@@ -229,7 +236,7 @@ def iter_xml(fetched: Fetched, *tags: str) -> Iterator[etree._Element]:
             while parent is not None and element.getprevious() is not None:
                 del parent[0]
     except etree.XMLSyntaxError as exc:
-        raise ParseError(f"{fetched.url}: body is not well-formed XML ({exc})") from None
+        raise _xml_error(fetched, exc) from None
 
 
 def root_tag(fetched: Fetched) -> str:
@@ -242,7 +249,7 @@ def root_tag(fetched: Fetched) -> str:
             _refuse_entities(fetched, element)
             return str(element.tag).rsplit("}", 1)[-1]
     except etree.XMLSyntaxError as exc:
-        raise ParseError(f"{fetched.url}: body is not well-formed XML ({exc})") from None
+        raise _xml_error(fetched, exc) from None
     raise ParseError(f"{fetched.url}: empty body where an XML list was expected")
 
 

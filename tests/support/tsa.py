@@ -18,8 +18,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
+
+from tests.support.servers import QuickServer
 
 POLICY = "2.999.1"  # under the ITU-T/ISO "example" arc: a policy no real TSA uses
 
@@ -59,7 +60,7 @@ class LocalTsa:
         self.wrong_imprint = False
         self.requests = 0
         self._serials = itertools.count(1)
-        self.server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+        self.server = QuickServer(host="127.0.0.1", port=0, threaded=True)
         self.server.expect_request("/tsr", method="POST").respond_with_handler(self._handle)
         self.server.start()
 
