@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -34,16 +34,10 @@ __all__ = ["ChannelConfig", "Config", "SourceConfig", "SubscriptionConfig", "Wat
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-EVENTS = (
-    "new",
-    "changed",
-    "removed",
-    "source_failed",
-    "source_recovered",
-    "source_stale",
-    "task",
-    "reminder",
-)
+EventName = Literal[
+    "new", "changed", "removed", "source_failed", "source_recovered", "source_stale", "task", "reminder"
+]
+EVENTS: tuple[str, ...] = get_args(EventName)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -180,19 +174,7 @@ class SubscriptionConfig(_Model):
     people: tuple[str, ...] = ("*",)
     sources: tuple[str, ...] = ("*",)
     # A subscription with remind_before gets "reminder" added to its events (see _kinds_and_reminders).
-    events: tuple[
-        Literal[
-            "new",
-            "changed",
-            "removed",
-            "source_failed",
-            "source_recovered",
-            "source_stale",
-            "task",
-            "reminder",
-        ],
-        ...,
-    ] = ("new", "changed", "removed")
+    events: tuple[EventName, ...] = ("new", "changed", "removed")
     min_score: float = Field(0.0, ge=0, le=1)
     remind_before: tuple[int, ...] = ()  # days before each hearing to send a reminder, e.g. [7, 1]
     source_kinds: tuple[SourceKind, ...] = ()  # also written sources = ["kind:court"]
