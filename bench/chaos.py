@@ -9,6 +9,7 @@ unexpected, unmarked duplicates, marked repeats, and the time.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import tempfile
 from pathlib import Path
@@ -29,6 +30,7 @@ def main() -> None:
         "--receiver-delay", type=float, default=0.25, help="seconds the receiver takes to answer"
     )
     args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request of the farm
     with tempfile.TemporaryDirectory() as folder:
         r = run_chaos(
             Path(folder),
