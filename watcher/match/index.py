@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 
 from watcher.match.align import Comparer, essentials
 from watcher.match.cognates import group_of
@@ -177,6 +178,20 @@ def _gather(keys: Iterable[str], postings: dict[str, tuple[int, ...]]) -> set[in
     return out
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _bounded(cache: dict[K, V], key: K, make: Callable[[K], V], size: int) -> V:
+    """`cache[key]`, made on a miss; the whole cache is dropped once it holds `size` entries."""
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= size:
+            cache.clear()
+        found = cache[key] = make(key)
+    return found
+
+
 def _merge(*masks: Masks) -> Masks:
     out: Masks = {}
     for m in masks:
@@ -260,22 +275,15 @@ class BlockIndex:
 
     def hits(self, token: Token) -> Hits:
         """What a published word meets exactly (cached: court lists and news repeat words)."""
-        found = self._cache.get(token)
-        if found is None:
-            if len(self._cache) >= self.CACHE_SIZE:
-                self._cache.clear()
-            found = self._cache[token] = self._hits(token)
-        return found
+        return _bounded(self._cache, token, self._hits, self.CACHE_SIZE)
 
     def _hits(self, token: Token) -> Hits:
         blocks_of = word_blocks(token)
         if not blocks_of:
             return NO_HITS
         solo = frozenset().union(*(self._solo.get(b, ()) for b in blocks_of))
-        marks = self._marks if token.script == "arabic" else token.firsts | {"*"}
         vocabulary = self._vocabulary
-        exact = _gather(_lettered(marks, blocks_of), self._exact)
-        met = [n for n in exact if compare(vocabulary[n], token) is not None]
+        met = [n for n in self._exact_words(token) if compare(vocabulary[n], token) is not None]
         if not (met or solo):
             return NO_HITS
         masks = self._masks(met)
@@ -301,23 +309,22 @@ class BlockIndex:
                 if bits:
                     out[slot] = bits
             return out
-        found = self._loose_cache.get(token)
-        if found is None:
-            if len(self._loose_cache) >= self.CACHE_SIZE:
-                self._loose_cache.clear()
-            found = self._loose_cache[token] = self._loose_all(token)
+        found = _bounded(self._loose_cache, token, self._loose_all, self.CACHE_SIZE)
         return {s: found[s] for s in found.keys() & slots}
 
     def _loose_all(self, token: Token) -> Masks:
-        blocks_of = word_blocks(token)
-        marks = self._marks if token.script == "arabic" else token.firsts | {"*"}
         near = (
-            _gather(_lettered(marks, blocks_of), self._exact)
+            self._exact_words(token)
             | _gather(slips(token), self._typos)
             | _gather(stems(token, watched=False), self._starts)
         )
         vocabulary = self._vocabulary
         return self._masks(n for n in near if compare(vocabulary[n], token) is not None)
+
+    def _exact_words(self, token: Token) -> set[int]:
+        """Watched words sharing a block of the published word behind a first letter `compare` allows."""
+        marks = self._marks if token.script == "arabic" else token.firsts | {"*"}
+        return _gather(_lettered(marks, word_blocks(token)), self._exact)
 
     def _confirm(self, slot: int, units: Sequence[Token], comparer: Comparer) -> bool:
         """Do two different published words meet two watched words that can make a match (one, for a
