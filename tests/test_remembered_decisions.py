@@ -103,3 +103,20 @@ def test_a_watchlist_change_judges_every_record_again(
     assert len(round_(tmp_path, farm, receiver, MCCALLA)[1]) == 1
     judged, titles = round_(tmp_path, farm, receiver, MCCALLA + PETROV)
     assert judged == 52 and len(titles) == 1 and "Ivan Petrov" in titles[0]
+
+
+def test_the_digest_changes_with_every_field_of_a_record() -> None:
+    """A remembered "matches nobody" is keyed by the digest: a field the digest left out would let a
+    change in it (a name, a birth date) pass as "the same record" and never be judged."""
+    from dataclasses import fields, replace
+
+    from watcher.collect import digest
+
+    base = Record(key="k", title="t", url="u", names=("n",), text="x", birth_dates=("1970",),
+                  nationalities=("KZ",), fields={"a": "1"}, kind="person", hearing_at="2026-01-01")  # fmt: skip
+    other = {"names": ("m",), "birth_dates": ("1971",), "nationalities": ("RU",), "fields": {"a": "2"}}
+    for f in fields(Record):
+        value = other.get(
+            f.name, getattr(base, f.name) + "2" if isinstance(getattr(base, f.name), str) else None
+        )
+        assert digest(replace(base, **{f.name: value})) != digest(base), f.name

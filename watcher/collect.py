@@ -130,8 +130,8 @@ class Collector:
 
     async def _fetch(self, request: SourceRequest) -> Fetched:
         entry = self.state.cache.get(request.cache_key())
-        fetched_at = _fetched_at(entry) if entry else None
-        if entry and fetched_at and self._reusable(request, entry, fetched_at):
+        fetched_at = self._reusable(request, entry) if entry else None
+        if entry and fetched_at:
             return Fetched(request, request.url, 304, {}, b"", entry.sha256, fetched_at, not_modified=True)
         validators = Validators(entry.etag, entry.last_modified, entry.sha256) if entry else None
         source = self.source
@@ -147,14 +147,15 @@ class Collector:
             jitter=source.request_jitter,
         )
 
-    def _reusable(self, request: SourceRequest, entry: CacheEntry, fetched_at: datetime) -> bool:
-        """The last answer to this request stands in for a new one (no request is made) while the
-        adapter's token is the same, for up to the adapter's `reuse_max_age`: a detail may change
-        without its list entry (a new arrest warrant)."""
+    def _reusable(self, request: SourceRequest, entry: CacheEntry) -> datetime | None:
+        """When the last answer to this request was fetched, if it stands in for a new one (no request
+        is made): while the adapter's token is the same, for up to the adapter's `reuse_max_age` (a
+        detail may change without its list entry: a new arrest warrant)."""
         if not request.reuse_token or entry.meta.get("reuse_token") != request.reuse_token:
-            return False
+            return None
+        fetched_at = _fetched_at(entry)
         max_age: timedelta = self.adapter.reuse_max_age
-        return datetime.now(UTC) - fetched_at < max_age
+        return fetched_at if fetched_at and datetime.now(UTC) - fetched_at < max_age else None
 
     def _spacing(self) -> float:
         """Seconds between two requests to the host: the config's, else the adapter's documented one."""

@@ -181,8 +181,7 @@ def _failed(
 
 
 def _short(exc: Exception) -> str:
-    orig = getattr(exc, "orig", None)  # sqlalchemy wraps the driver's error: its message is the plain one
-    return f"{exc.__class__.__name__}: {orig or exc}"[:300]
+    return f"{exc.__class__.__name__}: {exc}"[:300]  # the store's refusals are already plain StoreErrors
 
 
 async def _round(
